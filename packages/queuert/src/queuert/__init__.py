@@ -1,0 +1,195 @@
+"""queuert: chains of background jobs stored in your own database, started inside your own transactions.
+
+Application code imports from here. Adapter authors import the contracts and helpers from
+`queuert.adapters`; errors live in `queuert.errors` and are re-exported here.
+"""
+
+from ._abort import AbortController as AbortController
+from ._abort import AbortSignal as AbortSignal
+from ._client import Client as Client
+from ._client import StartChainItem as StartChainItem
+from ._client import WorkerlessCompletion as WorkerlessCompletion
+from ._client import create_client as create_client
+from ._completion import CompleteContext as CompleteContext
+from ._completion import ContinuationJob as ContinuationJob
+from ._entities import BlockedChain as BlockedChain
+from ._entities import BlockedJob as BlockedJob
+from ._entities import Chain as Chain
+from ._entities import ChainFilter as ChainFilter
+from ._entities import ChainLike as ChainLike
+from ._entities import CompletedChain as CompletedChain
+from ._entities import CompletedJob as CompletedJob
+from ._entities import DeduplicationOptions as DeduplicationOptions
+from ._entities import DeduplicationScope as DeduplicationScope
+from ._entities import Job as Job
+from ._entities import JobFilter as JobFilter
+from ._entities import JobStatus as JobStatus
+from ._entities import JsonValue as JsonValue
+from ._entities import OrderDirection as OrderDirection
+from ._entities import Page as Page
+from ._entities import PendingChain as PendingChain
+from ._entities import PendingJob as PendingJob
+from ._entities import RunningChain as RunningChain
+from ._entities import RunningJob as RunningJob
+from ._entities import ScheduleAfter as ScheduleAfter
+from ._entities import ScheduleAt as ScheduleAt
+from ._entities import ScheduleOptions as ScheduleOptions
+from ._entities import StartedChain as StartedChain
+from ._in_process._notify import InProcessNotifyAdapter as InProcessNotifyAdapter
+from ._in_process._notify import create_in_process_notify_adapter as create_in_process_notify_adapter
+from ._in_process._state import InProcessStateAdapter as InProcessStateAdapter
+from ._in_process._state import InProcessTx as InProcessTx
+from ._in_process._state import create_in_process_state_adapter as create_in_process_state_adapter
+from ._job_types import BlockerSlot as BlockerSlot
+from ._job_types import EntryJobType as EntryJobType
+from ._job_types import InputRef as InputRef
+from ._job_types import JobType as JobType
+from ._job_types import JobTypes as JobTypes
+from ._job_types import JobTypesOptions as JobTypesOptions
+from ._job_types import NoOutput as NoOutput
+from ._job_types import Ref as Ref
+from ._job_types import Reference as Reference
+from ._job_types import ResolvedRef as ResolvedRef
+from ._job_types import Rest as Rest
+from ._job_types import Slot as Slot
+from ._job_types import create_job_types as create_job_types
+from ._job_types import define_job_types as define_job_types
+from ._log import Log as Log
+from ._log import LogEntry as LogEntry
+from ._log import LogLevel as LogLevel
+from ._log import create_console_log as create_console_log
+from ._log import create_logging_log as create_logging_log
+from ._noop_notify import NoopNotifyAdapter as NoopNotifyAdapter
+from ._observability_adapter import NoopObservabilityAdapter as NoopObservabilityAdapter
+from ._observability_adapter import ObservabilityAdapter as ObservabilityAdapter
+from ._transaction_hooks import HookDefinition as HookDefinition
+from ._transaction_hooks import HookKey as HookKey
+from ._transaction_hooks import HooksSavepoint as HooksSavepoint
+from ._transaction_hooks import TransactionHooks as TransactionHooks
+from ._transaction_hooks import TransactionHooksHandle as TransactionHooksHandle
+from ._transaction_hooks import create_transaction_hooks as create_transaction_hooks
+from ._transaction_hooks import transaction_hooks as transaction_hooks
+from .errors import AdapterClosedError as AdapterClosedError
+from .errors import AttemptUsageError as AttemptUsageError
+from .errors import BlockerReference as BlockerReference
+from .errors import BlockerReferenceError as BlockerReferenceError
+from .errors import ChainNotFoundError as ChainNotFoundError
+from .errors import DuplicateJobIdError as DuplicateJobIdError
+from .errors import DuplicateJobTypeError as DuplicateJobTypeError
+from .errors import HookNotRegisteredError as HookNotRegisteredError
+from .errors import InvalidCursorError as InvalidCursorError
+from .errors import InvalidJobIdError as InvalidJobIdError
+from .errors import JobAlreadyCompletedError as JobAlreadyCompletedError
+from .errors import JobNotFoundError as JobNotFoundError
+from .errors import JobNotTriggerableError as JobNotTriggerableError
+from .errors import JobTakenByAnotherWorkerError as JobTakenByAnotherWorkerError
+from .errors import JobTypeDefinitionError as JobTypeDefinitionError
+from .errors import JobTypeMismatchError as JobTypeMismatchError
+from .errors import JobTypeValidationError as JobTypeValidationError
+from .errors import QueuertError as QueuertError
+from .errors import RescheduleJobError as RescheduleJobError
+from .errors import TransactionContextRequiredError as TransactionContextRequiredError
+from .errors import UnknownJobTypeError as UnknownJobTypeError
+from .errors import WaitChainTimeoutError as WaitChainTimeoutError
+from .errors import reschedule_job as reschedule_job
+
+__version__ = "0.1.0"
+
+__all__ = (
+    "AbortController",
+    "AbortSignal",
+    # errors
+    "AdapterClosedError",
+    "AttemptUsageError",
+    # jobs and chains
+    "BlockedChain",
+    "BlockedJob",
+    "BlockerReference",
+    "BlockerReferenceError",
+    # job types
+    "BlockerSlot",
+    "Chain",
+    # options and listings
+    "ChainFilter",
+    "ChainLike",
+    "ChainNotFoundError",
+    # client
+    "Client",
+    "CompleteContext",
+    "CompletedChain",
+    "CompletedJob",
+    "ContinuationJob",
+    "DeduplicationOptions",
+    "DeduplicationScope",
+    "DuplicateJobIdError",
+    "DuplicateJobTypeError",
+    "EntryJobType",
+    # transaction hooks
+    "HookDefinition",
+    "HookKey",
+    "HookNotRegisteredError",
+    "HooksSavepoint",
+    # adapters shipped in core
+    "InProcessNotifyAdapter",
+    "InProcessStateAdapter",
+    "InProcessTx",
+    "InputRef",
+    "InvalidCursorError",
+    "InvalidJobIdError",
+    "Job",
+    "JobAlreadyCompletedError",
+    "JobFilter",
+    "JobNotFoundError",
+    "JobNotTriggerableError",
+    "JobStatus",
+    "JobTakenByAnotherWorkerError",
+    "JobType",
+    "JobTypeDefinitionError",
+    "JobTypeMismatchError",
+    "JobTypeValidationError",
+    "JobTypes",
+    "JobTypesOptions",
+    "JsonValue",
+    # logging
+    "Log",
+    "LogEntry",
+    "LogLevel",
+    "NoOutput",
+    "NoopNotifyAdapter",
+    "NoopObservabilityAdapter",
+    "ObservabilityAdapter",
+    "OrderDirection",
+    "Page",
+    "PendingChain",
+    "PendingJob",
+    "QueuertError",
+    "Ref",
+    "Reference",
+    "RescheduleJobError",
+    "ResolvedRef",
+    "Rest",
+    "RunningChain",
+    "RunningJob",
+    "ScheduleAfter",
+    "ScheduleAt",
+    "ScheduleOptions",
+    "Slot",
+    "StartChainItem",
+    "StartedChain",
+    "TransactionContextRequiredError",
+    "TransactionHooks",
+    "TransactionHooksHandle",
+    "UnknownJobTypeError",
+    "WaitChainTimeoutError",
+    "WorkerlessCompletion",
+    "create_client",
+    "create_console_log",
+    "create_in_process_notify_adapter",
+    "create_in_process_state_adapter",
+    "create_job_types",
+    "create_logging_log",
+    "create_transaction_hooks",
+    "define_job_types",
+    "reschedule_job",
+    "transaction_hooks",
+)

@@ -1,0 +1,286 @@
+"""Adapter and registry wrappers that report every failure before re-raising it.
+
+The client wraps what it is given once, and the worker and dashboard reach the wrapped
+objects through the client, so every failure is logged exactly once whoever calls.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ._job_types import JobType, JobTypes, ResolvedRef
+from ._notify_adapter import NotifyAdapter, Unsubscribe
+from ._state_adapter import (
+    AcquiredJob,
+    AddedJobBlockers,
+    CreatedJob,
+    CreateJobParams,
+    DeletedChains,
+    JobBlockersParams,
+    LockMode,
+    ReapedJob,
+    StateAdapter,
+    StateChain,
+    StateJob,
+    TriggeredJobs,
+    UnblockedJobs,
+)
+from .errors import JobTypeValidationError
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Sequence
+
+    from ._entities import ChainFilter, JobFilter, JsonValue, OrderDirection, Page, ScheduleOptions
+    from ._observability import Observability
+
+TxCtxT = TypeVar("TxCtxT")
+ResultT = TypeVar("ResultT")
+
+
+class ObservedStateAdapter(StateAdapter[TxCtxT]):
+    """Delegates to the user's state adapter; a failing operation emits `state_adapter_error` and re-raises."""
+
+    def __init__(self, inner: StateAdapter[TxCtxT], observability: Observability) -> None:
+        self.inner = inner
+        self._observability = observability
+
+    async def _call(self, operation: str, call: Awaitable[ResultT]) -> ResultT:
+        try:
+            return await call
+        except Exception as error:
+            self._observability.state_adapter_error(operation=operation, error=error)
+            raise
+
+    async def with_transaction(self, fn: Callable[[TxCtxT], Awaitable[ResultT]]) -> ResultT:
+        return await self.inner.with_transaction(fn)
+
+    async def with_savepoint(self, tx_ctx: TxCtxT, fn: Callable[[TxCtxT], Awaitable[ResultT]]) -> ResultT:
+        return await self.inner.with_savepoint(tx_ctx, fn)
+
+    async def get_job(
+        self, job_id: str, *, tx_ctx: TxCtxT | None = None, lock: LockMode | None = None
+    ) -> StateJob | None:
+        return await self._call("get_job", self.inner.get_job(job_id, tx_ctx=tx_ctx, lock=lock))
+
+    async def get_chain(
+        self, chain_id: str, *, tx_ctx: TxCtxT | None = None, lock: LockMode | None = None
+    ) -> StateChain | None:
+        return await self._call("get_chain", self.inner.get_chain(chain_id, tx_ctx=tx_ctx, lock=lock))
+
+    async def create_jobs(self, jobs: Sequence[CreateJobParams], *, tx_ctx: TxCtxT | None = None) -> list[CreatedJob]:
+        return await self._call("create_jobs", self.inner.create_jobs(jobs, tx_ctx=tx_ctx))
+
+    async def add_jobs_blockers(
+        self, job_blockers: Sequence[JobBlockersParams], *, tx_ctx: TxCtxT | None = None
+    ) -> list[AddedJobBlockers]:
+        return await self._call("add_jobs_blockers", self.inner.add_jobs_blockers(job_blockers, tx_ctx=tx_ctx))
+
+    async def unblock_jobs(self, blocked_by_chain_id: str, *, tx_ctx: TxCtxT | None = None) -> UnblockedJobs:
+        return await self._call("unblock_jobs", self.inner.unblock_jobs(blocked_by_chain_id, tx_ctx=tx_ctx))
+
+    async def get_job_blockers(self, job_id: str, *, tx_ctx: TxCtxT | None = None) -> list[StateChain]:
+        return await self._call("get_job_blockers", self.inner.get_job_blockers(job_id, tx_ctx=tx_ctx))
+
+    async def get_next_job_available_in_ms(
+        self, type_names: Sequence[str], *, tx_ctx: TxCtxT | None = None
+    ) -> int | None:
+        return await self._call(
+            "get_next_job_available_in_ms", self.inner.get_next_job_available_in_ms(type_names, tx_ctx=tx_ctx)
+        )
+
+    async def acquire_job(self, type_names: Sequence[str], *, tx_ctx: TxCtxT | None = None) -> AcquiredJob:
+        return await self._call("acquire_job", self.inner.acquire_job(type_names, tx_ctx=tx_ctx))
+
+    async def renew_job_lease(
+        self, job_id: str, *, worker_id: str, lease_duration_ms: float, tx_ctx: TxCtxT | None = None
+    ) -> StateJob:
+        return await self._call(
+            "renew_job_lease",
+            self.inner.renew_job_lease(job_id, worker_id=worker_id, lease_duration_ms=lease_duration_ms, tx_ctx=tx_ctx),
+        )
+
+    async def reschedule_job(
+        self, job_id: str, *, schedule: ScheduleOptions, error: str | None, tx_ctx: TxCtxT | None = None
+    ) -> StateJob:
+        return await self._call(
+            "reschedule_job", self.inner.reschedule_job(job_id, schedule=schedule, error=error, tx_ctx=tx_ctx)
+        )
+
+    async def complete_job(
+        self, job_id: str, *, output: JsonValue, worker_id: str | None, tx_ctx: TxCtxT | None = None
+    ) -> StateJob:
+        return await self._call(
+            "complete_job", self.inner.complete_job(job_id, output=output, worker_id=worker_id, tx_ctx=tx_ctx)
+        )
+
+    async def reap_expired_job_lease(
+        self, type_names: Sequence[str], *, ignored_job_ids: Sequence[str] = (), tx_ctx: TxCtxT | None = None
+    ) -> ReapedJob | None:
+        return await self._call(
+            "reap_expired_job_lease",
+            self.inner.reap_expired_job_lease(type_names, ignored_job_ids=ignored_job_ids, tx_ctx=tx_ctx),
+        )
+
+    async def delete_chains(
+        self, chain_ids: Sequence[str], *, cascade: bool = False, tx_ctx: TxCtxT | None = None
+    ) -> DeletedChains:
+        return await self._call("delete_chains", self.inner.delete_chains(chain_ids, cascade=cascade, tx_ctx=tx_ctx))
+
+    async def list_chains(
+        self,
+        *,
+        filter: ChainFilter,
+        order_direction: OrderDirection = "desc",
+        cursor: str | None = None,
+        limit: int = 50,
+        tx_ctx: TxCtxT | None = None,
+    ) -> Page[StateChain]:
+        return await self._call(
+            "list_chains",
+            self.inner.list_chains(
+                filter=filter, order_direction=order_direction, cursor=cursor, limit=limit, tx_ctx=tx_ctx
+            ),
+        )
+
+    async def list_jobs(
+        self,
+        *,
+        filter: JobFilter,
+        order_direction: OrderDirection = "desc",
+        cursor: str | None = None,
+        limit: int = 50,
+        tx_ctx: TxCtxT | None = None,
+    ) -> Page[StateJob]:
+        return await self._call(
+            "list_jobs",
+            self.inner.list_jobs(
+                filter=filter, order_direction=order_direction, cursor=cursor, limit=limit, tx_ctx=tx_ctx
+            ),
+        )
+
+    async def list_chain_jobs(
+        self,
+        chain_id: str,
+        *,
+        order_direction: OrderDirection = "asc",
+        cursor: str | None = None,
+        limit: int = 50,
+        tx_ctx: TxCtxT | None = None,
+    ) -> Page[StateJob]:
+        return await self._call(
+            "list_chain_jobs",
+            self.inner.list_chain_jobs(
+                chain_id, order_direction=order_direction, cursor=cursor, limit=limit, tx_ctx=tx_ctx
+            ),
+        )
+
+    async def list_blocked_jobs(
+        self,
+        chain_id: str,
+        *,
+        order_direction: OrderDirection = "desc",
+        cursor: str | None = None,
+        limit: int = 50,
+        tx_ctx: TxCtxT | None = None,
+    ) -> Page[StateJob]:
+        return await self._call(
+            "list_blocked_jobs",
+            self.inner.list_blocked_jobs(
+                chain_id, order_direction=order_direction, cursor=cursor, limit=limit, tx_ctx=tx_ctx
+            ),
+        )
+
+    async def trigger_jobs(self, job_ids: Sequence[str], *, tx_ctx: TxCtxT | None = None) -> TriggeredJobs:
+        return await self._call("trigger_jobs", self.inner.trigger_jobs(job_ids, tx_ctx=tx_ctx))
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+class ObservedNotifyAdapter(NotifyAdapter):
+    """Delegates to the user's notify adapter; a failing operation emits `notify_adapter_error` and re-raises."""
+
+    def __init__(self, inner: NotifyAdapter, observability: Observability) -> None:
+        self.inner = inner
+        self._observability = observability
+
+    async def _call(self, operation: str, call: Awaitable[ResultT]) -> ResultT:
+        try:
+            return await call
+        except Exception as error:
+            self._observability.notify_adapter_error(operation=operation, error=error)
+            raise
+
+    async def notify_job_scheduled(self, type_name: str) -> None:
+        await self._call("notify_job_scheduled", self.inner.notify_job_scheduled(type_name))
+
+    async def listen_job_scheduled(
+        self, type_names: Sequence[str], on_notification: Callable[[str], None]
+    ) -> Unsubscribe:
+        return await self._call("listen_job_scheduled", self.inner.listen_job_scheduled(type_names, on_notification))
+
+    async def provide_wake_hint(self, type_name: str, count: int) -> None:
+        await self._call("provide_wake_hint", self.inner.provide_wake_hint(type_name, count))
+
+    async def consume_wake_hint(self, type_name: str) -> bool:
+        return await self._call("consume_wake_hint", self.inner.consume_wake_hint(type_name))
+
+    async def notify_chain_completed(self, chain_id: str) -> None:
+        await self._call("notify_chain_completed", self.inner.notify_chain_completed(chain_id))
+
+    async def listen_chain_completed(self, chain_id: str, on_notification: Callable[[], None]) -> Unsubscribe:
+        return await self._call("listen_chain_completed", self.inner.listen_chain_completed(chain_id, on_notification))
+
+    async def notify_job_ownership_lost(self, job_id: str) -> None:
+        await self._call("notify_job_ownership_lost", self.inner.notify_job_ownership_lost(job_id))
+
+    async def listen_job_ownership_lost(self, job_id: str, on_notification: Callable[[], None]) -> Unsubscribe:
+        return await self._call(
+            "listen_job_ownership_lost", self.inner.listen_job_ownership_lost(job_id, on_notification)
+        )
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+class ObservedJobTypes(JobTypes):
+    """Delegates to the merged registry; a `JobTypeValidationError` emits `job_type_validation_error` first."""
+
+    def __init__(self, inner: JobTypes, observability: Observability) -> None:
+        self.inner = inner
+        self._observability = observability
+        self.knows_type_names = inner.knows_type_names
+
+    def _call(self, call: Callable[[], ResultT]) -> ResultT:
+        try:
+            return call()
+        except JobTypeValidationError as error:
+            self._observability.job_type_validation_error(error)
+            raise
+
+    def get_type_names(self) -> Sequence[str]:
+        return self.inner.get_type_names()
+
+    def validate_entry(self, type_name: str, /) -> None:
+        self._call(lambda: self.inner.validate_entry(type_name))
+
+    def parse_input(self, type_name: str, input: object, /) -> JsonValue:
+        return self._call(lambda: self.inner.parse_input(type_name, input))
+
+    def parse_output(self, type_name: str, output: object, /) -> JsonValue:
+        return self._call(lambda: self.inner.parse_output(type_name, output))
+
+    def validate_continue_with(self, type_name: str, target: ResolvedRef, /) -> None:
+        self._call(lambda: self.inner.validate_continue_with(type_name, target))
+
+    def validate_blockers(self, type_name: str, blockers: Sequence[ResolvedRef], /) -> None:
+        self._call(lambda: self.inner.validate_blockers(type_name, blockers))
+
+    def decode_input(self, type_name: str, stored: JsonValue, /) -> object:
+        return self._call(lambda: self.inner.decode_input(type_name, stored))
+
+    def decode_output(self, type_name: str, stored: JsonValue, /) -> object:
+        return self._call(lambda: self.inner.decode_output(type_name, stored))
+
+    def get_job_type(self, type_name: str, /) -> JobType[Any, Any] | None:
+        return self.inner.get_job_type(type_name)

@@ -1,0 +1,110 @@
+"""The contracts adapters implement, and the helpers adapter authors share.
+
+Applications rarely import this module: it is for writing a state, notify or
+observability adapter (see the "Writing an adapter" docs page). Every method's docstring
+states its contract; `queuert.conformance` (shipped with core) checks an adapter against it.
+"""
+
+from ._cursor import ChainIndexCursor as ChainIndexCursor
+from ._cursor import CreatedAtCursor as CreatedAtCursor
+from ._cursor import Cursor as Cursor
+from ._cursor import CursorKind as CursorKind
+from ._cursor import build_page as build_page
+from ._cursor import check_page_limit as check_page_limit
+from ._cursor import decode_cursor as decode_cursor
+from ._cursor import encode_cursor as encode_cursor
+from ._ids import generate_id as generate_id
+from ._ids import validate_uuid as validate_uuid
+from ._notify_adapter import NotifyAdapter as NotifyAdapter
+from ._notify_adapter import Unsubscribe as Unsubscribe
+from ._observability_adapter import AttemptCompleted as AttemptCompleted
+from ._observability_adapter import AttemptFailed as AttemptFailed
+from ._observability_adapter import AttemptSpanData as AttemptSpanData
+from ._observability_adapter import AttemptSpanHandle as AttemptSpanHandle
+from ._observability_adapter import AttemptSpanResult as AttemptSpanResult
+from ._observability_adapter import BlockerSpanData as BlockerSpanData
+from ._observability_adapter import BlockerSpanHandle as BlockerSpanHandle
+from ._observability_adapter import ChainData as ChainData
+from ._observability_adapter import CompleteBlockerSpanData as CompleteBlockerSpanData
+from ._observability_adapter import CompleteJobSpanData as CompleteJobSpanData
+from ._observability_adapter import JobData as JobData
+from ._observability_adapter import JobProcessingData as JobProcessingData
+from ._observability_adapter import JobSpanCreated as JobSpanCreated
+from ._observability_adapter import JobSpanData as JobSpanData
+from ._observability_adapter import JobSpanDeduplicated as JobSpanDeduplicated
+from ._observability_adapter import JobSpanError as JobSpanError
+from ._observability_adapter import JobSpanHandle as JobSpanHandle
+from ._observability_adapter import JobSpanResult as JobSpanResult
+from ._observability_adapter import NoopObservabilityAdapter as NoopObservabilityAdapter
+from ._observability_adapter import ObservabilityAdapter as ObservabilityAdapter
+from ._observability_adapter import SpanHandle as SpanHandle
+from ._rwlock import AsyncRWLock as AsyncRWLock
+from ._rwlock import RWLockHandle as RWLockHandle
+from ._state_adapter import AcquiredJob as AcquiredJob
+from ._state_adapter import AddedJobBlockers as AddedJobBlockers
+from ._state_adapter import CreatedJob as CreatedJob
+from ._state_adapter import CreateJobParams as CreateJobParams
+from ._state_adapter import DeletedChains as DeletedChains
+from ._state_adapter import JobBlockersParams as JobBlockersParams
+from ._state_adapter import LockMode as LockMode
+from ._state_adapter import ReapedJob as ReapedJob
+from ._state_adapter import StateAdapter as StateAdapter
+from ._state_adapter import StateChain as StateChain
+from ._state_adapter import StateJob as StateJob
+from ._state_adapter import TriggeredJobs as TriggeredJobs
+from ._state_adapter import UnblockedJobs as UnblockedJobs
+
+__all__ = (
+    # state adapter contract
+    "AcquiredJob",
+    "AddedJobBlockers",
+    # helpers for adapter authors
+    "AsyncRWLock",
+    # observability adapter contract
+    "AttemptCompleted",
+    "AttemptFailed",
+    "AttemptSpanData",
+    "AttemptSpanHandle",
+    "AttemptSpanResult",
+    "BlockerSpanData",
+    "BlockerSpanHandle",
+    "ChainData",
+    "ChainIndexCursor",
+    "CompleteBlockerSpanData",
+    "CompleteJobSpanData",
+    "CreateJobParams",
+    "CreatedAtCursor",
+    "CreatedJob",
+    "Cursor",
+    "CursorKind",
+    "DeletedChains",
+    "JobBlockersParams",
+    "JobData",
+    "JobProcessingData",
+    "JobSpanCreated",
+    "JobSpanData",
+    "JobSpanDeduplicated",
+    "JobSpanError",
+    "JobSpanHandle",
+    "JobSpanResult",
+    "LockMode",
+    "NoopObservabilityAdapter",
+    # notify adapter contract
+    "NotifyAdapter",
+    "ObservabilityAdapter",
+    "RWLockHandle",
+    "ReapedJob",
+    "SpanHandle",
+    "StateAdapter",
+    "StateChain",
+    "StateJob",
+    "TriggeredJobs",
+    "UnblockedJobs",
+    "Unsubscribe",
+    "build_page",
+    "check_page_limit",
+    "decode_cursor",
+    "encode_cursor",
+    "generate_id",
+    "validate_uuid",
+)
