@@ -35,6 +35,8 @@ from ._entities import ScheduleAfter as ScheduleAfter
 from ._entities import ScheduleAt as ScheduleAt
 from ._entities import ScheduleOptions as ScheduleOptions
 from ._entities import StartedChain as StartedChain
+from ._extras import ContextKey as ContextKey
+from ._extras import Extras as Extras
 from ._in_process._notify import InProcessNotifyAdapter as InProcessNotifyAdapter
 from ._in_process._notify import create_in_process_notify_adapter as create_in_process_notify_adapter
 from ._in_process._state import InProcessStateAdapter as InProcessStateAdapter
@@ -69,6 +71,27 @@ from ._transaction_hooks import TransactionHooks as TransactionHooks
 from ._transaction_hooks import TransactionHooksHandle as TransactionHooksHandle
 from ._transaction_hooks import create_transaction_hooks as create_transaction_hooks
 from ._transaction_hooks import transaction_hooks as transaction_hooks
+from ._worker._config import BackoffConfig as BackoffConfig
+from ._worker._config import LeaseConfig as LeaseConfig
+from ._worker._config import WorkerDefaults as WorkerDefaults
+from ._worker._context import AttemptContext as AttemptContext
+from ._worker._context import AttemptHandler as AttemptHandler
+from ._worker._context import AttemptResult as AttemptResult
+from ._worker._context import AttemptSignal as AttemptSignal
+from ._worker._context import JobAbortReason as JobAbortReason
+from ._worker._context import Prepare as Prepare
+from ._worker._context import PrepareContext as PrepareContext
+from ._worker._context import PrepareMode as PrepareMode
+from ._worker._context import RunningJobWithBlockers as RunningJobWithBlockers
+from ._worker._middleware import AttemptMiddleware as AttemptMiddleware
+from ._worker._middleware import Next as Next
+from ._worker._processors import Processor as Processor
+from ._worker._processors import ProcessorBase as ProcessorBase
+from ._worker._processors import Processors as Processors
+from ._worker._processors import create_processors as create_processors
+from ._worker._worker import InProcessWorker as InProcessWorker
+from ._worker._worker import StopWorker as StopWorker
+from ._worker._worker import create_in_process_worker as create_in_process_worker
 from .errors import AdapterClosedError as AdapterClosedError
 from .errors import AttemptUsageError as AttemptUsageError
 from .errors import BlockerReference as BlockerReference
@@ -86,8 +109,10 @@ from .errors import JobTakenByAnotherWorkerError as JobTakenByAnotherWorkerError
 from .errors import JobTypeDefinitionError as JobTypeDefinitionError
 from .errors import JobTypeMismatchError as JobTypeMismatchError
 from .errors import JobTypeValidationError as JobTypeValidationError
+from .errors import MigrationRequiredError as MigrationRequiredError
 from .errors import QueuertError as QueuertError
 from .errors import RescheduleJobError as RescheduleJobError
+from .errors import SchemaVersionError as SchemaVersionError
 from .errors import TransactionContextRequiredError as TransactionContextRequiredError
 from .errors import UnknownJobTypeError as UnknownJobTypeError
 from .errors import WaitChainTimeoutError as WaitChainTimeoutError
@@ -100,7 +125,13 @@ __all__ = (
     "AbortSignal",
     # errors
     "AdapterClosedError",
+    "AttemptContext",
+    "AttemptHandler",
+    "AttemptMiddleware",
+    "AttemptResult",
+    "AttemptSignal",
     "AttemptUsageError",
+    "BackoffConfig",
     # jobs and chains
     "BlockedChain",
     "BlockedJob",
@@ -118,12 +149,14 @@ __all__ = (
     "CompleteContext",
     "CompletedChain",
     "CompletedJob",
+    "ContextKey",
     "ContinuationJob",
     "DeduplicationOptions",
     "DeduplicationScope",
     "DuplicateJobIdError",
     "DuplicateJobTypeError",
     "EntryJobType",
+    "Extras",
     # transaction hooks
     "HookDefinition",
     "HookKey",
@@ -133,10 +166,12 @@ __all__ = (
     "InProcessNotifyAdapter",
     "InProcessStateAdapter",
     "InProcessTx",
+    "InProcessWorker",
     "InputRef",
     "InvalidCursorError",
     "InvalidJobIdError",
     "Job",
+    "JobAbortReason",
     "JobAlreadyCompletedError",
     "JobFilter",
     "JobNotFoundError",
@@ -150,10 +185,13 @@ __all__ = (
     "JobTypes",
     "JobTypesOptions",
     "JsonValue",
+    "LeaseConfig",
     # logging
     "Log",
     "LogEntry",
     "LogLevel",
+    "MigrationRequiredError",
+    "Next",
     "NoOutput",
     "NoopNotifyAdapter",
     "NoopObservabilityAdapter",
@@ -162,6 +200,12 @@ __all__ = (
     "Page",
     "PendingChain",
     "PendingJob",
+    "Prepare",
+    "PrepareContext",
+    "PrepareMode",
+    "Processor",
+    "ProcessorBase",
+    "Processors",
     "QueuertError",
     "Ref",
     "Reference",
@@ -170,24 +214,30 @@ __all__ = (
     "Rest",
     "RunningChain",
     "RunningJob",
+    "RunningJobWithBlockers",
     "ScheduleAfter",
     "ScheduleAt",
     "ScheduleOptions",
+    "SchemaVersionError",
     "Slot",
     "StartChainItem",
     "StartedChain",
+    "StopWorker",
     "TransactionContextRequiredError",
     "TransactionHooks",
     "TransactionHooksHandle",
     "UnknownJobTypeError",
     "WaitChainTimeoutError",
+    "WorkerDefaults",
     "WorkerlessCompletion",
     "create_client",
     "create_console_log",
     "create_in_process_notify_adapter",
     "create_in_process_state_adapter",
+    "create_in_process_worker",
     "create_job_types",
     "create_logging_log",
+    "create_processors",
     "create_transaction_hooks",
     "define_job_types",
     "reschedule_job",

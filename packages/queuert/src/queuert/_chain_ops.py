@@ -305,6 +305,8 @@ class ChainOperations(Generic[TxCtxT]):
                 if span is None:
                     continue
                 obs.on_commit(hooks, partial(span.end, chain_context))
+                # A rolled-back creation still ends its "await chain" span (without a link).
+                obs.on_rollback(hooks, partial(span.end, None))
                 if blocker.id not in incomplete_ids:
                     obs.on_commit(
                         hooks,
@@ -352,8 +354,14 @@ class ChainOperations(Generic[TxCtxT]):
         worker_id: str | None,
         origin_chain_trace_context: str | None,
         origin_trace_context: str | None,
+        on_returned: Callable[[object, StateJob | None], None] | None = None,
     ) -> CompletionOutcome:
-        """Run a completion callback for `job` and record the result: an output, or a continuation."""
+        """Run a completion callback for `job` and record the result: an output, or a continuation.
+
+        `on_returned(returned, continuation)` runs once the callback has returned (and been
+        checked), before the job is completed: the worker buffers its attempt event there
+        so that it precedes `job_completed`.
+        """
         continuation: list[StateJob] = []
 
         async def continue_with(
@@ -395,17 +403,23 @@ class ChainOperations(Generic[TxCtxT]):
         if isinstance(returned, ContinuationJob):
             if not continuation or returned.job.id != continuation[0].id:
                 raise AttemptUsageError("return the ContinuationJob that this completion's continue_with created")
+            if on_returned is not None:
+                on_returned(returned, continuation[0])
             completed = await self.state.complete_job(job.id, output=None, worker_id=worker_id, tx_ctx=tx_ctx)
             outcome = CompletionOutcome(job=completed, continuation=continuation[0], returned=returned)
         elif continuation:
             raise AttemptUsageError("after continue_with, the completion callback must return its ContinuationJob")
         else:
             output = self.registry.parse_output(job.type_name, returned)
+            if on_returned is not None:
+                on_returned(returned, None)
             completed = await self.state.complete_job(job.id, output=output, worker_id=worker_id, tx_ctx=tx_ctx)
             outcome = CompletionOutcome(job=completed, output=returned, chain_completed=True, returned=returned)
-            await self._finish_chain(tx_ctx, hooks, completed)
 
+        # The job's own events come first, then the chain's (and its dependents').
         self._buffer_completed_events(hooks, outcome, worker_id=worker_id)
+        if outcome.chain_completed:
+            await self._finish_chain(tx_ctx, hooks, outcome.job)
         return outcome
 
     def _buffer_completed_events(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
+from ._extras import Extras
+
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
 
@@ -37,12 +39,23 @@ class CompleteContext(Generic[TxCtxT]):
         tx_ctx: TxCtxT,
         transaction_hooks: TransactionHooks,
         continue_with: Callable[..., Awaitable[ContinuationJob[Any]]],
+        extras: Extras | None = None,
     ) -> None:
         self.tx_ctx = tx_ctx
         """The transaction the completion runs in; write your own rows through it."""
         self.transaction_hooks = transaction_hooks
         """Side effects registered here run only after the transaction commits."""
         self._continue_with = continue_with
+        self.extras = extras if extras is not None else Extras()
+        """Values added by attempt middleware (empty outside a worker)."""
+
+    def _with_extras(self, extras: Extras) -> CompleteContext[TxCtxT]:
+        return CompleteContext(
+            tx_ctx=self.tx_ctx,
+            transaction_hooks=self.transaction_hooks,
+            continue_with=self._continue_with,
+            extras=extras,
+        )
 
     @overload
     async def continue_with(

@@ -40,6 +40,24 @@ from ._observability_adapter import ObservabilityAdapter as ObservabilityAdapter
 from ._observability_adapter import SpanHandle as SpanHandle
 from ._rwlock import AsyncRWLock as AsyncRWLock
 from ._rwlock import RWLockHandle as RWLockHandle
+from ._shared_listener import Dispatch as Dispatch
+from ._shared_listener import OpenSubscription as OpenSubscription
+from ._shared_listener import SharedListener as SharedListener
+from ._sql_support import JOB_COLUMNS as JOB_COLUMNS
+from ._sql_support import SQL_IDENTIFIER_PATTERN as SQL_IDENTIFIER_PATTERN
+from ._sql_support import Migration as Migration
+from ._sql_support import MigrationPlan as MigrationPlan
+from ._sql_support import MigrationResult as MigrationResult
+from ._sql_support import decode_json_column as decode_json_column
+from ._sql_support import encode_json as encode_json
+from ._sql_support import job_from_json as job_from_json
+from ._sql_support import job_from_row as job_from_row
+from ._sql_support import plan_migrations as plan_migrations
+from ._sql_support import render_sql_template as render_sql_template
+from ._sql_support import run_migrations as run_migrations
+from ._sql_support import split_sql_statements as split_sql_statements
+from ._sql_support import statement_id as statement_id
+from ._sql_support import validate_sql_identifier as validate_sql_identifier
 from ._state_adapter import AcquiredJob as AcquiredJob
 from ._state_adapter import AddedJobBlockers as AddedJobBlockers
 from ._state_adapter import CreatedJob as CreatedJob
@@ -55,6 +73,8 @@ from ._state_adapter import TriggeredJobs as TriggeredJobs
 from ._state_adapter import UnblockedJobs as UnblockedJobs
 
 __all__ = (
+    "JOB_COLUMNS",
+    "SQL_IDENTIFIER_PATTERN",
     # state adapter contract
     "AcquiredJob",
     "AddedJobBlockers",
@@ -78,6 +98,7 @@ __all__ = (
     "Cursor",
     "CursorKind",
     "DeletedChains",
+    "Dispatch",
     "JobBlockersParams",
     "JobData",
     "JobProcessingData",
@@ -88,12 +109,17 @@ __all__ = (
     "JobSpanHandle",
     "JobSpanResult",
     "LockMode",
+    "Migration",
+    "MigrationPlan",
+    "MigrationResult",
     "NoopObservabilityAdapter",
     # notify adapter contract
     "NotifyAdapter",
     "ObservabilityAdapter",
+    "OpenSubscription",
     "RWLockHandle",
     "ReapedJob",
+    "SharedListener",
     "SpanHandle",
     "StateAdapter",
     "StateChain",
@@ -104,7 +130,17 @@ __all__ = (
     "build_page",
     "check_page_limit",
     "decode_cursor",
+    "decode_json_column",
     "encode_cursor",
+    "encode_json",
     "generate_id",
+    "job_from_json",
+    "job_from_row",
+    "plan_migrations",
+    "render_sql_template",
+    "run_migrations",
+    "split_sql_statements",
+    "statement_id",
+    "validate_sql_identifier",
     "validate_uuid",
 )

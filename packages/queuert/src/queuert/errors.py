@@ -21,11 +21,14 @@ QueuertError
 ├── TransactionContextRequiredError
 ├── AttemptUsageError (RuntimeError)
 ├── InvalidCursorError (ValueError)
-└── AdapterClosedError (RuntimeError)
+├── AdapterClosedError (RuntimeError)
+├── MigrationRequiredError
+└── SchemaVersionError
 ```
 
-Each class's docstring is its default message. Attributes are read-only and every error
-pickles with its attributes intact, so errors survive process pools and log handlers.
+Errors that carry attributes build their default message from them; the others use their
+class docstring. Every error pickles with its attributes intact, so errors survive process
+pools and log handlers.
 Tests should match on the class and its attributes, not on the message text.
 """
 
@@ -58,8 +61,10 @@ __all__ = (
     "JobTypeMismatchError",
     "JobTypeValidationError",
     "JobTypeValidationErrorCode",
+    "MigrationRequiredError",
     "QueuertError",
     "RescheduleJobError",
+    "SchemaVersionError",
     "TransactionContextRequiredError",
     "UnknownJobTypeError",
     "WaitChainTimeoutError",
@@ -341,6 +346,42 @@ class AdapterClosedError(QueuertError, RuntimeError):
 
     def __init__(self, message: str | None = None, *, adapter: str) -> None:
         super().__init__(message or f"{adapter} is closed", adapter=adapter)
+
+
+_MIGRATE_HINT = "run `await state_adapter.migrate_to_latest()` once (it is idempotent and keeps existing data)"
+
+
+class MigrationRequiredError(QueuertError):
+    """The database has no queuert schema, or an older one than this version of queuert expects: run `migrate_to_latest()`."""  # noqa: E501
+
+    pending_migrations: tuple[str, ...]
+    """Names of the migrations `migrate_to_latest()` would apply (empty when the adapter cannot tell)."""
+
+    def __init__(self, message: str | None = None, *, pending_migrations: Sequence[str] = ()) -> None:
+        pending = tuple(pending_migrations)
+        if message is None:
+            missing = f" (not applied: {', '.join(pending)})" if pending else ""
+            message = f"The queuert schema is missing or out of date{missing}; {_MIGRATE_HINT}"
+        super().__init__(message, pending_migrations=pending)
+
+
+class SchemaVersionError(QueuertError):
+    """The database schema was migrated by a newer version of queuert than this one."""
+
+    unrecognized_migrations: tuple[str, ...]
+    """Migration names the database records that this version does not know."""
+
+    def __init__(self, message: str | None = None, *, unrecognized_migrations: Sequence[str]) -> None:
+        names = tuple(unrecognized_migrations)
+        super().__init__(
+            message
+            or (
+                f"The database was migrated by a newer queuert version (unknown migration(s): {', '.join(names)}); "
+                "upgrade queuert here, or pass allow_unrecognized=True to migrate_to_latest() if the newer "
+                "schema is known to be compatible"
+            ),
+            unrecognized_migrations=names,
+        )
 
 
 def reschedule_job(schedule: ScheduleOptions, cause: BaseException | None = None) -> NoReturn:

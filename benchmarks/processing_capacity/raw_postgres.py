@@ -1,0 +1,158 @@
+"""The raw PostgreSQL limits that the processing-capacity benchmark holds queuert against.
+
+* **raw process rate**: `concurrency` asyncpg connections, each looping over one transaction
+  per job: claim the oldest due job of the type with `FOR UPDATE SKIP LOCKED` (marking it
+  running), mark it completed, commit. That is the least a job queue on this schema can do
+  per job: four round trips (BEGIN, claim, complete, COMMIT).
+* **raw insert rate**: one connection inserting one job row per transaction (BEGIN, INSERT,
+  COMMIT), the floor for starting chains one at a time.
+
+Both run on queuert's own tables, created in a throwaway schema with the consolidated schema
+script, so they pay the same index and trigger maintenance as queuert does.
+
+    uv run python benchmarks/processing_capacity/raw_postgres.py [--dsn DSN] [--jobs 5000] [--concurrency 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+import uuid
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+
+from queuert_postgres import get_schema_sql
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+DEFAULT_DSN = os.environ.get("QUEUERT_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+TYPE_NAME = "bench.noop"
+
+CLAIM = """
+UPDATE {job} j SET status = 'running', attempt = j.attempt + 1
+WHERE j.id = (
+  SELECT p.id FROM {job} p
+  WHERE p.type_name = $1 AND p.status = 'pending' AND p.scheduled_at <= now()
+  ORDER BY p.scheduled_at LIMIT 1 FOR UPDATE SKIP LOCKED
+)
+RETURNING j.id
+"""
+COMPLETE = "UPDATE {job} SET status = 'completed', completed_at = now(), output = 'null' WHERE id = $1"
+INSERT = (
+    "INSERT INTO {job} (id, type_name, chain_id, chain_type_name, chain_index, input) "
+    "VALUES ($1::uuid, $2, $1::uuid, $2, 0, $3::jsonb)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RawRates:
+    """What one run measured."""
+
+    process_jobs_per_s: float
+    insert_rows_per_s: float
+    jobs: int
+    concurrency: int
+
+
+@asynccontextmanager
+async def throwaway_schema(dsn: str) -> AsyncIterator[str]:
+    """A schema with the latest queuert tables, dropped afterwards; yields the job table's name."""
+    schema = f"bench_raw_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f"CREATE SCHEMA {schema}")
+        await conn.execute(get_schema_sql(schema=schema))
+        yield f"{schema}.queuert_job"
+    finally:
+        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        await conn.close()
+
+
+async def seed(pool: asyncpg.Pool[Any], job_table: str, jobs: int) -> None:
+    """Insert `jobs` pending jobs in one statement, then refresh the planner's statistics."""
+    await pool.execute(
+        f"INSERT INTO {job_table} (id, type_name, chain_id, chain_type_name, chain_index, input) "
+        "SELECT u, $1, u, $1, 0, '{}'::jsonb FROM (SELECT gen_random_uuid() AS u FROM generate_series(1, $2)) s",
+        TYPE_NAME,
+        jobs,
+    )
+    await pool.execute(f"VACUUM ANALYZE {job_table}")
+
+
+async def measure_raw_process(dsn: str, *, jobs: int = 5000, concurrency: int = 10) -> float:
+    """Jobs per second of the bare claim-and-complete loop at `concurrency`."""
+    async with throwaway_schema(dsn) as job_table:
+        pool = await asyncpg.create_pool(dsn, min_size=concurrency, max_size=concurrency)
+        try:
+            await seed(pool, job_table, jobs)
+            claim = CLAIM.format(job=job_table)
+            complete = COMPLETE.format(job=job_table)
+
+            async def loop() -> int:
+                done = 0
+                async with pool.acquire() as conn:
+                    while True:
+                        async with conn.transaction():
+                            job_id = await conn.fetchval(claim, TYPE_NAME)
+                            if job_id is None:
+                                return done
+                            await conn.execute(complete, job_id)
+                        done += 1
+
+            started = time.perf_counter()
+            processed = sum(await asyncio.gather(*(loop() for _ in range(concurrency))))
+            elapsed = time.perf_counter() - started
+        finally:
+            await pool.close()
+    if processed != jobs:
+        raise RuntimeError(f"processed {processed} of {jobs} jobs")
+    return processed / elapsed
+
+
+async def measure_raw_insert(dsn: str, *, rows: int = 5000) -> float:
+    """Rows per second of one connection inserting one job row per transaction."""
+    async with throwaway_schema(dsn) as job_table:
+        conn = await asyncpg.connect(dsn)
+        try:
+            insert = INSERT.format(job=job_table)
+            started = time.perf_counter()
+            for n in range(rows):
+                async with conn.transaction():
+                    await conn.execute(insert, str(uuid.uuid4()), TYPE_NAME, f'{{"n":{n}}}')
+            elapsed = time.perf_counter() - started
+        finally:
+            await conn.close()
+    return rows / elapsed
+
+
+async def measure(dsn: str, *, jobs: int = 5000, concurrency: int = 10) -> RawRates:
+    """Both raw limits, measured one after the other."""
+    process = await measure_raw_process(dsn, jobs=jobs, concurrency=concurrency)
+    insert = await measure_raw_insert(dsn, rows=jobs)
+    return RawRates(process_jobs_per_s=process, insert_rows_per_s=insert, jobs=jobs, concurrency=concurrency)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dsn", default=DEFAULT_DSN)
+    parser.add_argument("--jobs", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=10)
+    args = parser.parse_args()
+    rates = asyncio.run(measure(args.dsn, jobs=args.jobs, concurrency=args.concurrency))
+    process_label = f"claim+complete, concurrency {rates.concurrency} (jobs/s)"
+    sys.stdout.write(
+        f"{'raw limit':<44} {'rate':>12}\n"
+        f"{process_label:<44} {rates.process_jobs_per_s:>12,.0f}\n"
+        f"{'single-row insert transactions (rows/s)':<44} {rates.insert_rows_per_s:>12,.0f}\n"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,256 @@
+"""Fixtures for the NATS tests: a reachable server with JetStream, per-test prefixes and buckets, and servers to kill.
+
+The shared server comes from `QUEUERT_NATS_URL` (default `nats://127.0.0.1:4222`). When it
+cannot be reached, a throwaway `nats:2.10 -js` container is started if `testcontainers` is
+installed and a Docker engine answers; otherwise the tests are skipped with a reason. With
+`CI=true` such a skip is reported as a failure (`pytest_runtest_makereport` below).
+
+Tests that stop the server run their own `nats-server -js` on a free port
+(`QUEUERT_NATS_SERVER_BIN`, default `nats-server` on PATH or `/usr/sbin/nats-server`), so
+the shared server is never restarted.
+
+Isolation: every test uses its own random subject prefix and key-value bucket.
+
+The server-availability part (`UNAVAILABLE`, the report hook, `probe_or_container`) is
+written to move as is into a shared `queuert.testing` helper; the Redis and PostgreSQL test
+packages carry the same logic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import shutil
+import socket
+import subprocess
+import time
+from secrets import token_hex
+from typing import TYPE_CHECKING, Any
+
+import nats
+import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+    from pathlib import Path
+
+    from nats.aio.client import Client
+    from nats.js.kv import KeyValue
+
+DEFAULT_URL = "nats://127.0.0.1:4222"
+UNAVAILABLE = "NATS unavailable"
+MARKER = "nats"
+
+
+# --- server availability (shareable) ---------------------------------------------------------
+
+
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport | None:
+    # In CI a server test that could not run is a failure, not a skip.
+    if call.excinfo is None or os.environ.get("CI", "").lower() != "true":
+        return None
+    if not call.excinfo.errisinstance(pytest.skip.Exception) or item.get_closest_marker(MARKER) is None:
+        return None
+    if UNAVAILABLE not in str(call.excinfo.value):
+        return None
+    report = pytest.TestReport.from_item_and_call(item, call)
+    report.outcome = "failed"
+    report.longrepr = f"{call.excinfo.value} (CI=true: a {MARKER} test must not be skipped)"
+    return report
+
+
+def probe_or_container(
+    *,
+    url: str,
+    probe: Callable[[str], Coroutine[Any, Any, None]],
+    start_container: Callable[[], tuple[str, Callable[[], None]]],
+) -> Iterator[str]:
+    """Yield `url` if `probe(url)` succeeds, else the URL of a container started for the session, else skip."""
+    try:
+        asyncio.run(probe(url))
+    except Exception as exc:
+        try:
+            container_url, stop = start_container()
+        except Exception as why_not:
+            pytest.skip(f"{UNAVAILABLE}: cannot connect to {url} ({exc!r}); and no container fallback: {why_not}")
+        try:
+            yield container_url
+        finally:
+            stop()
+        return
+    yield url
+
+
+def docker_available() -> bool:
+    return shutil.which("docker") is not None and (
+        os.path.exists("/var/run/docker.sock") or bool(os.environ.get("DOCKER_HOST"))
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+# --- the shared server -----------------------------------------------------------------------
+
+
+async def _quiet(_error: Exception) -> None:
+    return None
+
+
+async def _probe(url: str) -> None:
+    # nats-py keeps retrying a refused first connection, whatever the reconnect options.
+    async with asyncio.timeout(5):
+        nc = await nats.connect(url, connect_timeout=2, allow_reconnect=False, error_cb=_quiet)
+    try:
+        await nc.jetstream().account_info()
+    finally:
+        await nc.close()
+
+
+def _start_container() -> tuple[str, Callable[[], None]]:
+    try:
+        module = importlib.import_module("testcontainers.core.container")
+        waiting = importlib.import_module("testcontainers.core.waiting_utils")
+    except ImportError:
+        raise RuntimeError("testcontainers is not installed") from None
+    if not docker_available():
+        raise RuntimeError("no Docker engine found")
+    container = module.DockerContainer("nats:2.10").with_command("-js").with_exposed_ports(4222).start()
+    waiting.wait_for_logs(container, "Server is ready", timeout=30)
+    host = container.get_container_host_ip()
+    port = container.get_exposed_port(4222)
+    return f"nats://{host}:{port}", container.stop
+
+
+@pytest.fixture(scope="session")
+def nats_url() -> Iterator[str]:
+    """A URL of a reachable NATS server with JetStream, or a skip that names why there is none."""
+    yield from probe_or_container(
+        url=os.environ.get("QUEUERT_NATS_URL", DEFAULT_URL), probe=_probe, start_container=_start_container
+    )
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A subject prefix no other test uses (dots included on purpose)."""
+    return f"queuert.{time.time_ns()}.{token_hex(4)}"
+
+
+@pytest.fixture
+async def nc(nats_url: str) -> AsyncIterator[Client]:
+    client = await nats.connect(nats_url)
+    yield client
+    await client.close()
+
+
+def bucket_name() -> str:
+    return f"queuert_hints_{time.time_ns()}_{token_hex(4)}"
+
+
+@pytest.fixture
+async def kv(nc: Client) -> AsyncIterator[KeyValue]:
+    """A fresh bucket with a 60 s TTL, deleted after the test."""
+    name = bucket_name()
+    bucket = await nc.jetstream().create_key_value(bucket=name, ttl=60)
+    yield bucket
+    await nc.jetstream().delete_key_value(name)
+
+
+# --- servers the tests kill and restart --------------------------------------------------------
+
+
+def nats_server_binary() -> str:
+    binary = (
+        os.environ.get("QUEUERT_NATS_SERVER_BIN")
+        or shutil.which("nats-server")
+        or ("/usr/sbin/nats-server" if os.path.exists("/usr/sbin/nats-server") else None)
+    )
+    if binary is None:
+        pytest.skip(f"{UNAVAILABLE}: these tests run their own nats-server and none is installed")
+    return binary
+
+
+class NatsServerProcess:
+    """A `nats-server -js` on a fixed port and store directory that a test can kill and start again."""
+
+    def __init__(self, binary: str, store: Path, port: int) -> None:
+        self.binary = binary
+        self.store = store
+        self.port = port
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self, *, timeout_s: float = 10.0) -> None:
+        assert self.process is None, "already running"
+        self.process = subprocess.Popen(
+            [self.binary, "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                    if sock.recv(4).startswith(b"INFO"):
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                self.kill()
+                raise RuntimeError(f"nats-server on port {self.port} did not start")
+            time.sleep(0.02)
+
+    def kill(self) -> None:
+        """Kill the server (SIGKILL: no goodbye to the clients)."""
+        process, self.process = self.process, None
+        if process is not None:
+            process.kill()
+            process.wait(timeout=10)
+
+    async def astart(self) -> None:
+        await asyncio.to_thread(self.start)
+
+    async def akill(self) -> None:
+        await asyncio.to_thread(self.kill)
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[NatsServerProcess]:
+    """A private `nats-server -js` (started) that the test may kill and restart on the same port and store."""
+    server = NatsServerProcess(nats_server_binary(), tmp_path / "jetstream", free_port())
+    server.start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def reconnecting() -> dict[str, Any]:
+    """Connection options for tests that kill the server: reconnect forever, quickly."""
+    return {"max_reconnect_attempts": -1, "reconnect_time_wait": 0.1, "connect_timeout": 1}
+
+
+# --- latency report ----------------------------------------------------------------------------
+
+_LATENCY_LINES = pytest.StashKey[list[str]]()
+
+
+@pytest.fixture
+def latency_report(request: pytest.FixtureRequest) -> list[str]:
+    """Lines appended here are printed in the terminal summary (the latency measurements)."""
+    return request.config.stash.setdefault(_LATENCY_LINES, [])
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    lines = config.stash.get(_LATENCY_LINES, [])
+    if lines:
+        terminalreporter.section(f"{MARKER}: enqueue -> handler start latency")
+        for line in lines:
+            terminalreporter.write_line(line)

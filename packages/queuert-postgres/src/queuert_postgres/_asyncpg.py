@@ -1,0 +1,415 @@
+"""Providers for asyncpg: state (pool or single connection) and LISTEN/NOTIFY."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from ._errors import PoolExhaustedError
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Mapping, Sequence
+
+    from ._provider import RuntimeType
+
+__all__ = ("AsyncpgConnection", "AsyncpgConnectionProvider", "AsyncpgNotifyProvider", "AsyncpgPoolProvider")
+
+ResultT = TypeVar("ResultT")
+
+_logger = logging.getLogger("queuert")
+
+AsyncpgConnection: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any]"
+"""What the asyncpg providers use as the transaction context: a connection, or one acquired from a pool."""
+
+
+def _alive(conn: AsyncpgConnection) -> bool:
+    try:
+        return not conn.is_closed()
+    except asyncpg.InterfaceError:  # a pool connection already handed back
+        return False
+
+
+async def _fetch(conn: AsyncpgConnection, sql: str, params: Sequence[object]) -> list[Mapping[str, object]]:
+    return [dict(record) for record in await conn.fetch(sql, *params)]
+
+
+class AsyncpgPoolProvider:
+    """State provider over an `asyncpg.Pool`. The transaction context is the connection acquired from the pool.
+
+    To start chains inside your own transaction, pass your connection as `tx_ctx`:
+
+    ```python
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("INSERT INTO orders ...")
+        await client.start_chain(tx_ctx=conn, transaction_hooks=hooks, ...)
+    ```
+
+    Behind PgBouncer in transaction mode, create the pool with `statement_cache_size=0`.
+
+    Args:
+        pool: The application's pool.
+        acquire_timeout_s: How long to wait for a free connection before raising
+            `PoolExhaustedError` (`None` waits forever, which can deadlock when every
+            connection is held by a caller waiting for another one).
+        close_pool: Close the pool when the adapter is closed.
+    """
+
+    def __init__(
+        self, pool: asyncpg.Pool[Any], *, acquire_timeout_s: float | None = 30.0, close_pool: bool = False
+    ) -> None:
+        self._pool = pool
+        self._acquire_timeout_s = acquire_timeout_s
+        self._close_pool = close_pool
+        self._closed = False
+
+    @property
+    def pool(self) -> asyncpg.Pool[Any]:
+        """The wrapped pool."""
+        return self._pool
+
+    async def _acquire(self) -> PoolConnectionProxy[Any]:
+        try:
+            return await self._pool.acquire(timeout=self._acquire_timeout_s)
+        except TimeoutError as exc:
+            raise PoolExhaustedError(timeout_s=self._acquire_timeout_s) from exc
+
+    async def with_transaction(self, fn: Callable[[AsyncpgConnection], Awaitable[ResultT]]) -> ResultT:
+        """Run `fn(connection)` in a transaction on a pooled connection."""
+        conn = await self._acquire()
+        try:
+            async with conn.transaction():
+                return await fn(conn)
+        finally:
+            await self._pool.release(conn)
+
+    async def with_savepoint(
+        self, tx_ctx: AsyncpgConnection, fn: Callable[[AsyncpgConnection], Awaitable[ResultT]]
+    ) -> ResultT:
+        """Run `fn(tx_ctx)` in a savepoint (asyncpg's nested transaction)."""
+        async with tx_ctx.transaction():
+            return await fn(tx_ctx)
+
+    async def execute_sql(
+        self,
+        *,
+        tx_ctx: AsyncpgConnection | None,
+        sql: str,
+        params: Sequence[object],
+        param_types: Mapping[int, RuntimeType],
+        column_types: Mapping[str, RuntimeType],
+        read_only: bool,
+        statement_id: str | None = None,
+    ) -> list[Mapping[str, object]]:
+        """Run one statement on `tx_ctx`, or on a pooled connection in autocommit."""
+        if tx_ctx is not None:
+            return await _fetch(tx_ctx, sql, params)
+        conn = await self._acquire()
+        try:
+            return await _fetch(conn, sql, params)
+        finally:
+            await self._pool.release(conn)
+
+    async def close(self) -> None:
+        """Close the pool if `close_pool` was set. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._close_pool:
+            await self._pool.close()
+
+
+class AsyncpgConnectionProvider:
+    """State provider over one `asyncpg.Connection`, for scripts, tests and single-task programs.
+
+    The connection runs one transaction or statement at a time: calls without `tx_ctx` wait
+    for a running transaction to end. Calling the adapter without `tx_ctx` from inside its
+    own transaction (same task) would wait forever, so it raises `RuntimeError` instead.
+    Use `AsyncpgPoolProvider` for workers.
+
+    Args:
+        connection: The connection (must not be inside a transaction).
+        close_connection: Close the connection when the adapter is closed.
+    """
+
+    def __init__(self, connection: AsyncpgConnection, *, close_connection: bool = False) -> None:
+        self._conn = connection
+        self._close_connection = close_connection
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+        self._closed = False
+
+    @property
+    def connection(self) -> AsyncpgConnection:
+        """The wrapped connection."""
+        return self._conn
+
+    def _check_not_reentrant(self) -> None:
+        if self._owner is not None and self._owner is asyncio.current_task():
+            raise RuntimeError(
+                "AsyncpgConnectionProvider: called without tx_ctx from inside its own transaction; "
+                "pass tx_ctx, or use AsyncpgPoolProvider"
+            )
+
+    async def with_transaction(self, fn: Callable[[AsyncpgConnection], Awaitable[ResultT]]) -> ResultT:
+        """Run `fn(connection)` in a transaction, once no other transaction or statement uses the connection."""
+        self._check_not_reentrant()
+        async with self._lock:
+            self._owner = asyncio.current_task()
+            try:
+                async with self._conn.transaction():
+                    return await fn(self._conn)
+            finally:
+                self._owner = None
+
+    async def with_savepoint(
+        self, tx_ctx: AsyncpgConnection, fn: Callable[[AsyncpgConnection], Awaitable[ResultT]]
+    ) -> ResultT:
+        """Run `fn(tx_ctx)` in a savepoint."""
+        async with tx_ctx.transaction():
+            return await fn(tx_ctx)
+
+    async def execute_sql(
+        self,
+        *,
+        tx_ctx: AsyncpgConnection | None,
+        sql: str,
+        params: Sequence[object],
+        param_types: Mapping[int, RuntimeType],
+        column_types: Mapping[str, RuntimeType],
+        read_only: bool,
+        statement_id: str | None = None,
+    ) -> list[Mapping[str, object]]:
+        """Run one statement on `tx_ctx`, or on the connection in autocommit between transactions."""
+        if tx_ctx is not None:
+            return await _fetch(tx_ctx, sql, params)
+        self._check_not_reentrant()
+        async with self._lock:
+            return await _fetch(self._conn, sql, params)
+
+    async def close(self) -> None:
+        """Close the connection if `close_connection` was set. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._close_connection:
+            await self._conn.close()
+
+
+class AsyncpgNotifyProvider:
+    """LISTEN/NOTIFY over asyncpg: publishes with `pg_notify`, listens on one dedicated connection.
+
+    The listening connection opens at the first subscription and closes after the last one.
+    When it drops (server restart, `pg_terminate_backend`, network), a background task
+    reconnects with exponential backoff (from `reconnect_initial_delay_s`, doubling up to
+    `reconnect_max_delay_s`, with jitter) and re-issues `LISTEN` for every channel that still
+    has a handler; each failure and the recovery are logged on the `queuert` logger.
+    Notifications sent while it is down are lost, which is safe: workers and chain waiters
+    also poll.
+
+    LISTEN needs a session of its own: do not point it at PgBouncer in transaction mode.
+
+    Args:
+        source: A pool (publishes on pooled connections, listens on one connection acquired
+            and held) or a DSN (opens its own connections).
+        connect_kwargs: Extra `asyncpg.connect` arguments when `source` is a DSN.
+        acquire_timeout_s: With a pool, how long to wait for a connection.
+        reconnect_initial_delay_s: First delay before reconnecting.
+        reconnect_max_delay_s: Longest delay between reconnection attempts.
+    """
+
+    def __init__(
+        self,
+        source: asyncpg.Pool[Any] | str,
+        *,
+        connect_kwargs: Mapping[str, Any] | None = None,
+        acquire_timeout_s: float | None = 30.0,
+        reconnect_initial_delay_s: float = 0.1,
+        reconnect_max_delay_s: float = 5.0,
+    ) -> None:
+        self._pool = source if isinstance(source, asyncpg.Pool) else None
+        self._dsn = source if isinstance(source, str) else None
+        self._connect_kwargs = dict(connect_kwargs or {})
+        self._acquire_timeout_s = acquire_timeout_s
+        self._initial_delay = reconnect_initial_delay_s
+        self._max_delay = reconnect_max_delay_s
+        self._handlers: dict[str, Callable[[str], None]] = {}
+        self._conn: AsyncpgConnection | None = None
+        self._lock = asyncio.Lock()
+        self._publish_conn: asyncpg.Connection[Any] | None = None
+        self._publish_lock = asyncio.Lock()
+        self._reconnect_task: asyncio.Task[None] | None = None
+        self._dead: list[AsyncpgConnection] = []
+        """Pooled connections the server dropped, still to be handed back to the pool."""
+        self._closed = False
+
+    @property
+    def listening_connection(self) -> AsyncpgConnection | None:
+        """The connection LISTEN runs on, while one is open (for diagnostics and tests)."""
+        conn = self._conn
+        return conn if conn is not None and _alive(conn) else None
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("AsyncpgNotifyProvider is closed")
+
+    async def publish(self, channel: str, message: str) -> None:
+        """Send `message` on `channel` with `pg_notify`, outside any transaction, so it is delivered at once."""
+        self._check_open()
+        if self._pool is not None:
+            await self._pool.execute("SELECT pg_notify($1, $2)", channel, message)
+            return
+        async with self._publish_lock:
+            conn = self._publish_conn
+            if conn is None or conn.is_closed():
+                conn = self._publish_conn = await asyncpg.connect(self._dsn, **self._connect_kwargs)
+            await conn.execute("SELECT pg_notify($1, $2)", channel, message)
+
+    async def subscribe(self, channel: str, on_message: Callable[[str], None]) -> Callable[[], Awaitable[None]]:
+        """Start listening on `channel`; returns once `LISTEN` has run. One handler per channel.
+
+        Raises:
+            RuntimeError: The provider is closed, or `channel` already has a handler.
+        """
+        self._check_open()
+        async with self._lock:
+            self._check_open()
+            if channel in self._handlers:
+                raise RuntimeError(f"channel {channel!r} already has a handler")
+            conn = await self._ensure_connection()
+            try:
+                await conn.add_listener(channel, self._on_notification)
+            except Exception:
+                await self._drop_connection(conn)
+                self._start_reconnect()
+                raise
+            self._handlers[channel] = on_message
+
+        async def unsubscribe() -> None:
+            async with self._lock:
+                if self._handlers.get(channel) is not on_message:
+                    return
+                del self._handlers[channel]
+                conn = self._conn
+                if conn is not None and _alive(conn):
+                    try:
+                        await conn.remove_listener(channel, self._on_notification)
+                    except Exception:
+                        _logger.debug("queuert: UNLISTEN %r failed; dropping the listen connection", channel)
+                        await self._drop_connection(conn)
+                if not self._handlers and self._conn is not None:
+                    await self._drop_connection(self._conn)
+
+        return unsubscribe
+
+    def _on_notification(self, conn: object, pid: int, channel: str, payload: object) -> None:
+        handler = self._handlers.get(channel)
+        if handler is not None:
+            handler("" if payload is None else str(payload))
+
+    def _on_terminated(self, conn: object) -> None:
+        if conn is not self._conn or self._closed:
+            return
+        self._conn = None
+        self._dead.append(conn)  # type: ignore[arg-type]
+        _logger.warning("queuert: the LISTEN connection to PostgreSQL was closed; reconnecting")
+        if self._handlers:
+            self._start_reconnect()
+
+    async def _ensure_connection(self) -> AsyncpgConnection:
+        """The live listen connection, opening one (and re-listening every channel) if needed. Holds `_lock`."""
+        await self._release_dead()
+        conn = self._conn
+        if conn is not None and _alive(conn):
+            return conn
+        if conn is not None:
+            await self._drop_connection(conn)
+        if self._pool is not None:
+            try:
+                conn = await self._pool.acquire(timeout=self._acquire_timeout_s)
+            except TimeoutError as exc:
+                raise PoolExhaustedError(timeout_s=self._acquire_timeout_s) from exc
+        else:
+            conn = await asyncpg.connect(self._dsn, **self._connect_kwargs)
+        self._conn = conn
+        conn.add_termination_listener(self._on_terminated)
+        try:
+            for channel in self._handlers:
+                await conn.add_listener(channel, self._on_notification)
+        except Exception:
+            await self._drop_connection(conn)
+            raise
+        return conn
+
+    async def _release_dead(self) -> None:
+        dead, self._dead = self._dead, []
+        for conn in dead:
+            await self._drop_connection(conn)
+
+    async def _drop_connection(self, conn: AsyncpgConnection) -> None:
+        if self._conn is conn:
+            self._conn = None
+        try:
+            if self._pool is not None and isinstance(conn, PoolConnectionProxy):
+                # Releasing resets the connection (UNLISTEN *, listeners removed); a dead one is replaced.
+                await self._pool.release(conn)
+            else:
+                conn.remove_termination_listener(self._on_terminated)
+                if not conn.is_closed():
+                    await conn.close(timeout=2)
+        except Exception:
+            _logger.debug("queuert: closing the LISTEN connection failed", exc_info=True)
+
+    def _start_reconnect(self) -> None:
+        if self._closed or (self._reconnect_task is not None and not self._reconnect_task.done()):
+            return
+        self._reconnect_task = asyncio.get_running_loop().create_task(
+            self._reconnect(), name="queuert-postgres-listen-reconnect"
+        )
+
+    async def _reconnect(self) -> None:
+        delay = self._initial_delay
+        attempt = 0
+        while not self._closed:
+            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+            attempt += 1
+            async with self._lock:
+                if self._closed or not self._handlers:
+                    return
+                if self._conn is not None and _alive(self._conn):
+                    return
+                try:
+                    await self._ensure_connection()
+                except Exception as exc:
+                    _logger.warning("queuert: reconnecting the LISTEN connection failed (attempt %d): %s", attempt, exc)
+                else:
+                    _logger.info(
+                        "queuert: LISTEN connection re-established after %d attempt(s); listening on %d channel(s)",
+                        attempt,
+                        len(self._handlers),
+                    )
+                    return
+            delay = min(delay * 2, self._max_delay)
+
+    async def close(self) -> None:
+        """Stop reconnecting, unlisten, close or release the connections. Idempotent; afterwards calls raise."""
+        if self._closed:
+            return
+        self._closed = True
+        task = self._reconnect_task
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        async with self._lock:
+            self._handlers.clear()
+            if self._conn is not None:
+                await self._drop_connection(self._conn)
+            await self._release_dead()
+        async with self._publish_lock:
+            if self._publish_conn is not None:
+                conn, self._publish_conn = self._publish_conn, None
+                await conn.close(timeout=2)

@@ -1,0 +1,748 @@
+"""PostgreSQL-specific behaviour of the state adapter: plans, precision, races, errors, user transactions."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypedDict
+
+import asyncpg
+import psycopg
+import pytest
+import pytest_asyncio
+import sqlalchemy.exc
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+from queuert import (
+    ChainFilter,
+    ChainNotFoundError,
+    DeduplicationOptions,
+    DuplicateJobIdError,
+    EntryJobType,
+    JobFilter,
+    JobNotFoundError,
+    ScheduleAfter,
+    create_client,
+    define_job_types,
+    transaction_hooks,
+)
+from queuert.adapters import CreateJobParams, JobBlockersParams, StateJob, decode_cursor
+from queuert_postgres import (
+    AsyncpgConnectionProvider,
+    AsyncpgPoolProvider,
+    PgStateAdapter,
+    PoolExhaustedError,
+    PostgresConnectionError,
+    PsycopgPoolProvider,
+    SqlAlchemyAsyncProvider,
+    create_pg_state_adapter,
+)
+
+pytestmark = pytest.mark.postgres
+
+Adapter = PgStateAdapter[Any]
+WaitUntil = Callable[..., Awaitable[None]]
+
+
+async def start(adapter: Adapter, type_name: str = "t", *, tx_ctx: Any = None, **options: Any) -> StateJob:
+    [created] = await adapter.create_jobs(
+        [CreateJobParams(type_name=type_name, chain_type_name=type_name, chain_index=0, input=None, **options)],
+        tx_ctx=tx_ctx,
+    )
+    return created.job
+
+
+async def continue_chain(adapter: Adapter, root: StateJob, index: int, *, tx_ctx: Any = None) -> StateJob:
+    [created] = await adapter.create_jobs(
+        [
+            CreateJobParams(
+                type_name=f"{root.type_name}-{index}",
+                chain_type_name=root.chain_type_name,
+                chain_id=root.id,
+                chain_index=index,
+                input=None,
+            )
+        ],
+        tx_ctx=tx_ctx,
+    )
+    return created.job
+
+
+async def backend_pid(adapter: Adapter, tx_ctx: Any) -> int:
+    rows = await adapter.state_provider.execute_sql(
+        tx_ctx=tx_ctx, sql="SELECT pg_backend_pid() AS pid", params=(), param_types={}, column_types={}, read_only=True
+    )
+    return int(str(rows[0]["pid"]))
+
+
+async def waiting_on_lock(pool: asyncpg.Pool[Any], pid: int) -> bool:
+    return bool(await pool.fetchval("SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1", pid))
+
+
+# --- acquisition is an index walk -----------------------------------------------------------
+
+
+def plan_nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    nodes = [plan]
+    for child in plan.get("Plans", []):
+        nodes.extend(plan_nodes(child))
+    return nodes
+
+
+@pytest.mark.parametrize("statement", ["acquire_job_one_type", "acquire_job_many_types"])
+async def test_acquisition_walks_the_index_instead_of_sorting_the_backlog(
+    adapter: Adapter, pool: asyncpg.Pool[Any], statement: str
+) -> None:
+    job = f"{adapter.schema}.queuert_job"
+    await pool.execute(
+        f"INSERT INTO {job} (id, type_name, chain_id, chain_type_name, chain_index, scheduled_at) "
+        "SELECT u, CASE WHEN g % 2 = 0 THEN 'a' ELSE 'b' END, u, 'a', 0, now() - g * interval '1 ms' "
+        "FROM (SELECT gen_random_uuid() AS u, g FROM generate_series(1, 20000) g) s"
+    )
+    await pool.execute(f"ANALYZE {job}")
+    sql = adapter._statements[statement].sql
+    params: list[Any] = ["a"] if statement.endswith("one_type") else [["a", "b"]]
+    async with pool.acquire() as conn:
+        tx = conn.transaction()
+        await tx.start()
+        try:
+            [row] = await conn.fetch(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", *params)
+        finally:
+            await tx.rollback()
+    nodes = plan_nodes(json.loads(row[0])[0]["Plan"])
+    scans = [n for n in nodes if n.get("Index Name") == "queuert_job_acquisition_idx"]
+    assert scans, "acquisition must use the acquisition index"
+    # Each scan stops after the first row it can lock: it never reads the whole backlog.
+    assert max(n["Actual Rows"] for n in scans) <= 2
+    sorted_rows = [n["Actual Rows"] for n in nodes if n["Node Type"] in ("Sort", "Incremental Sort")]
+    assert all(rows <= 2 for rows in sorted_rows), f"a sort over the backlog: {sorted_rows}"
+
+
+# --- precision and ids ----------------------------------------------------------------------
+
+
+async def test_next_job_available_in_ms_does_not_overflow_past_24_days(adapter: Adapter) -> None:
+    await start(adapter, schedule=ScheduleAfter(after_ms=40 * 24 * 3600 * 1000))
+    waited = await adapter.get_next_job_available_in_ms(["t"])
+    assert waited is not None
+    assert waited > 2**31
+
+
+async def test_cursors_keep_microseconds(adapter: Adapter, pool: asyncpg.Pool[Any]) -> None:
+    base = datetime(2030, 1, 1, tzinfo=UTC)
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+    for offset, job_id in enumerate(ids):
+        await pool.execute(
+            f"INSERT INTO {adapter.schema}.queuert_job (id, type_name, chain_id, chain_type_name, chain_index, "
+            "created_at) VALUES ($1::uuid, 't', $1::uuid, 't', 0, $2)",
+            job_id,
+            base + timedelta(microseconds=offset),
+        )
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        page = await adapter.list_jobs(filter=JobFilter(), order_direction="asc", cursor=cursor, limit=1)
+        seen.extend(job.id for job in page.items)
+        if page.next_cursor is None:
+            break
+        assert decode_cursor(page.next_cursor, "created_at").created_at == page.items[0].created_at
+        cursor = page.next_cursor
+    assert seen == ids
+
+
+async def test_ids_that_are_not_uuids_are_simply_not_found(adapter: Adapter) -> None:
+    assert await adapter.get_job("garbage") is None
+    assert await adapter.get_chain("garbage") is None
+    assert await adapter.get_job_blockers("garbage") == []
+    assert (await adapter.list_jobs(filter=JobFilter(job_id=["garbage"]))).items == []
+    assert (await adapter.list_chain_jobs("garbage")).items == []
+    with pytest.raises(JobNotFoundError):
+        await adapter.complete_job("garbage", output=None, worker_id=None)
+    job = await start(adapter)
+    triggered = await adapter.trigger_jobs([job.id, "garbage"])
+    assert triggered.not_found == ("garbage",)
+    assert triggered.jobs == ()
+    with pytest.raises(ChainNotFoundError):
+        await adapter.create_jobs(
+            [CreateJobParams(type_name="x", chain_type_name="t", chain_id="garbage", chain_index=1, input=None)]
+        )
+
+
+async def test_an_uppercase_uuid_finds_the_job(adapter: Adapter) -> None:
+    job = await start(adapter, schedule=ScheduleAfter(after_ms=60_000))
+    triggered = await adapter.trigger_jobs([job.id.upper()])
+    assert [j.id for j in triggered.jobs] == [job.id]
+    found = await adapter.get_job(job.id.upper())
+    assert found is not None
+    assert found.id == job.id
+
+
+async def test_a_continuation_of_a_missing_chain_raises_chain_not_found(adapter: Adapter) -> None:
+    missing = str(uuid.uuid4())
+    with pytest.raises(ChainNotFoundError) as caught:
+        await adapter.create_jobs(
+            [CreateJobParams(type_name="x", chain_type_name="t", chain_id=missing, chain_index=1, input=None)]
+        )
+    assert caught.value.chain_id == missing
+
+
+async def test_a_missing_blocker_chain_raises_chain_not_found(adapter: Adapter) -> None:
+    job = await start(adapter)
+    missing = str(uuid.uuid4())
+    with pytest.raises(ChainNotFoundError) as caught:
+        await adapter.add_jobs_blockers([JobBlockersParams(job_id=job.id, blocked_by_chain_ids=[missing])])
+    assert caught.value.chain_id == missing
+
+
+async def test_a_taken_caller_id_raises_duplicate_job_id(adapter: Adapter) -> None:
+    job = await start(adapter)
+    with pytest.raises(DuplicateJobIdError) as caught:
+        await start(adapter, "other", id=job.id)
+    assert caught.value.id == job.id
+
+
+# --- races ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["atomic", "staged"])
+async def test_workers_racing_on_the_same_jobs_take_each_exactly_once(
+    postgres_dsn: str, adapter: Adapter, mode: str
+) -> None:
+    jobs = await adapter.create_jobs(
+        [CreateJobParams(type_name="race", chain_type_name="race", chain_index=0, input=i) for i in range(300)]
+    )
+    expected = {created.job.id for created in jobs}
+    pool = await asyncpg.create_pool(postgres_dsn, min_size=8, max_size=8)
+    racer = await create_pg_state_adapter(state_provider=AsyncpgPoolProvider(pool), schema=adapter.schema)
+    taken: list[str] = []
+
+    async def worker(worker_id: str) -> None:
+        while True:
+            if mode == "atomic":
+
+                async def attempt(tx: Any) -> str | None:
+                    acquired = await racer.acquire_job(["race"], tx_ctx=tx)
+                    if acquired.job is None:
+                        return None
+                    await racer.complete_job(acquired.job.id, output=worker_id, worker_id=worker_id, tx_ctx=tx)
+                    return acquired.job.id
+
+                job_id = await racer.with_transaction(attempt)
+            else:
+                acquired = await racer.acquire_job(["race"])
+                job_id = acquired.job.id if acquired.job is not None else None
+                if job_id is not None:
+                    await racer.renew_job_lease(job_id, worker_id=worker_id, lease_duration_ms=60_000)
+                    await racer.complete_job(job_id, output=worker_id, worker_id=worker_id)
+            if job_id is None:
+                return
+            taken.append(job_id)
+
+    try:
+        await asyncio.wait_for(asyncio.gather(*(worker(f"w{i}") for i in range(8))), timeout=60)
+    finally:
+        await racer.close()
+        await pool.close()
+    assert len(taken) == len(set(taken)), "a job was handed out twice"
+    assert set(taken) == expected, "a job was lost"
+    for job_id in expected:
+        job = await adapter.get_job(job_id)
+        assert job is not None
+        assert (job.status, job.attempt) == ("completed", 1)
+
+
+async def test_concurrent_starts_with_one_deduplication_key_make_one_chain(postgres_dsn: str, adapter: Adapter) -> None:
+    pool = await asyncpg.create_pool(postgres_dsn, min_size=10, max_size=10)
+    racer = await create_pg_state_adapter(state_provider=AsyncpgPoolProvider(pool), schema=adapter.schema)
+    gate = asyncio.Event()
+
+    async def starter(tx: Any) -> StateJob:
+        await gate.wait()
+        return await start(racer, "dedup", tx_ctx=tx, deduplication=DeduplicationOptions(key="same"))
+
+    try:
+        tasks = [asyncio.create_task(racer.with_transaction(starter)) for _ in range(10)]
+        await asyncio.sleep(0)
+        gate.set()
+        started = await asyncio.wait_for(asyncio.gather(*tasks), timeout=30)
+    finally:
+        await racer.close()
+        await pool.close()
+    assert len({job.id for job in started}) == 1
+    assert len((await adapter.list_chains(filter=ChainFilter(type_name=["dedup"]))).items) == 1
+
+
+async def test_two_blockers_completing_concurrently_unblock_their_common_dependent(
+    adapter: Adapter, pool: asyncpg.Pool[Any], wait_until: WaitUntil
+) -> None:
+    blocker_a = await start(adapter, "a")
+    blocker_b = await start(adapter, "b")
+    main = await start(adapter, "main")
+    await adapter.add_jobs_blockers(
+        [JobBlockersParams(job_id=main.id, blocked_by_chain_ids=[blocker_a.id, blocker_b.id])]
+    )
+    first_unblocked = asyncio.Event()
+    release_first = asyncio.Event()
+    second_unblocked = asyncio.Event()
+    second_pid: list[int] = []
+
+    async def complete_a(tx: Any) -> None:
+        await adapter.complete_job(blocker_a.id, output=None, worker_id=None, tx_ctx=tx)
+        assert (await adapter.unblock_jobs(blocker_a.id, tx_ctx=tx)).unblocked_jobs == ()
+        first_unblocked.set()
+        await release_first.wait()
+
+    async def complete_b(tx: Any) -> None:
+        await first_unblocked.wait()
+        second_pid.append(await backend_pid(adapter, tx))
+        await adapter.complete_job(blocker_b.id, output=None, worker_id=None, tx_ctx=tx)
+        await adapter.unblock_jobs(blocker_b.id, tx_ctx=tx)
+        second_unblocked.set()
+
+    async def second_waits_or_decided() -> bool:
+        return second_unblocked.is_set() or (bool(second_pid) and await waiting_on_lock(pool, second_pid[0]))
+
+    first = asyncio.create_task(adapter.with_transaction(complete_a))
+    second = asyncio.create_task(adapter.with_transaction(complete_b))
+    try:
+        # The second unblock runs while the first transaction is still open: it must wait for
+        # it (a lock) rather than decide on a snapshot in which blocker A is incomplete.
+        await wait_until(second_waits_or_decided, what="the second unblock to wait or decide")
+    finally:
+        release_first.set()
+    await asyncio.wait_for(asyncio.gather(first, second), timeout=10)
+    unblocked = await adapter.get_job(main.id)
+    assert unblocked is not None
+    assert unblocked.status == "pending", "the common dependent was stranded as blocked"
+
+
+async def _false() -> bool:
+    return False
+
+
+async def test_a_blocker_chain_continued_while_adding_blockers_still_blocks(
+    adapter: Adapter, pool: asyncpg.Pool[Any], wait_until: WaitUntil
+) -> None:
+    blocker = await start(adapter, "blocker")
+    main = await start(adapter, "main")
+    locked = asyncio.Event()
+    release = asyncio.Event()
+    adder_pid: list[int] = []
+
+    async def continue_blocker(tx: Any) -> None:
+        await adapter.get_chain(blocker.id, tx_ctx=tx, lock="exclusive")
+        await continue_chain(adapter, blocker, 1, tx_ctx=tx)
+        await adapter.complete_job(blocker.id, output=None, worker_id=None, tx_ctx=tx)
+        locked.set()
+        await release.wait()
+
+    async def add_blocker(tx: Any) -> Any:
+        await locked.wait()
+        adder_pid.append(await backend_pid(adapter, tx))
+        return await adapter.add_jobs_blockers(
+            [JobBlockersParams(job_id=main.id, blocked_by_chain_ids=[blocker.id])], tx_ctx=tx
+        )
+
+    continuing = asyncio.create_task(adapter.with_transaction(continue_blocker))
+    adding = asyncio.create_task(adapter.with_transaction(add_blocker))
+    try:
+        await wait_until(lambda: waiting_on_lock(pool, adder_pid[0]) if adder_pid else _false(), what="the lock wait")
+    finally:
+        release.set()
+    await asyncio.wait_for(continuing, timeout=10)
+    [added] = await asyncio.wait_for(adding, timeout=10)
+    # The chain moved on to a pending continuation: it is not complete, so main must wait.
+    assert added.job.status == "blocked"
+    assert added.incomplete_blocker_chain_ids == (blocker.id,)
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+
+async def test_a_wrong_dsn_raises_a_connection_error(migrated_schema: str) -> None:
+    pool = await asyncpg.create_pool("postgresql://postgres@127.0.0.1:1/test", min_size=0, max_size=1)
+    adapter = await create_pg_state_adapter(state_provider=AsyncpgPoolProvider(pool), schema=migrated_schema)
+    with pytest.raises(PostgresConnectionError):
+        await adapter.get_job(str(uuid.uuid4()))
+    with pytest.raises(PostgresConnectionError):
+        await adapter.with_transaction(lambda tx: adapter.get_job(str(uuid.uuid4()), tx_ctx=tx))
+    await pool.close()
+
+
+async def test_a_missing_database_raises_a_connection_error(postgres_dsn: str, migrated_schema: str) -> None:
+    dsn = postgres_dsn.rsplit("/", 1)[0] + "/queuert_no_such_database"
+    pool = await asyncpg.create_pool(dsn, min_size=0, max_size=1)
+    adapter = await create_pg_state_adapter(state_provider=AsyncpgPoolProvider(pool), schema=migrated_schema)
+    with pytest.raises(PostgresConnectionError, match="3D000"):
+        await adapter.get_job(str(uuid.uuid4()))
+    await pool.close()
+
+
+async def test_an_exhausted_asyncpg_pool_raises_after_a_bounded_wait(postgres_dsn: str, migrated_schema: str) -> None:
+    pool = await asyncpg.create_pool(postgres_dsn, min_size=1, max_size=1)
+    adapter = await create_pg_state_adapter(
+        state_provider=AsyncpgPoolProvider(pool, acquire_timeout_s=0.2), schema=migrated_schema
+    )
+
+    async def nested(tx: Any) -> None:
+        # The only connection is held here; a call without tx_ctx needs another one.
+        await adapter.get_job(str(uuid.uuid4()))
+
+    with pytest.raises(PoolExhaustedError) as caught:
+        await asyncio.wait_for(adapter.with_transaction(nested), timeout=10)
+    assert caught.value.timeout_s == 0.2
+    assert isinstance(caught.value, TimeoutError)
+    # Nothing is stuck: the connection went back to the pool.
+    assert await adapter.get_job(str(uuid.uuid4())) is None
+    await pool.close()
+
+
+async def test_an_exhausted_psycopg_pool_raises_after_a_bounded_wait(postgres_dsn: str, migrated_schema: str) -> None:
+    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(postgres_dsn, min_size=1, max_size=1, open=False)
+    await pool.open(wait=True)
+    adapter = await create_pg_state_adapter(
+        state_provider=PsycopgPoolProvider(pool, timeout_s=0.2, close_pool=True), schema=migrated_schema
+    )
+
+    async def nested(tx: Any) -> None:
+        await adapter.get_job(str(uuid.uuid4()))
+
+    with pytest.raises(PoolExhaustedError):
+        await asyncio.wait_for(adapter.with_transaction(nested), timeout=10)
+    await adapter.close()
+
+
+async def test_an_exhausted_sqlalchemy_pool_raises_after_a_bounded_wait(
+    postgres_dsn: str, migrated_schema: str
+) -> None:
+    engine = create_async_engine(
+        postgres_dsn.replace("postgresql://", "postgresql+asyncpg://", 1), pool_size=1, max_overflow=0, pool_timeout=0.2
+    )
+    adapter = await create_pg_state_adapter(
+        state_provider=SqlAlchemyAsyncProvider(engine, dispose_engine=True), schema=migrated_schema
+    )
+
+    async def nested(tx: Any) -> None:
+        await adapter.get_job(str(uuid.uuid4()))
+
+    with pytest.raises(PoolExhaustedError) as caught:
+        await asyncio.wait_for(adapter.with_transaction(nested), timeout=10)
+    assert isinstance(caught.value.__cause__, sqlalchemy.exc.TimeoutError)
+    await adapter.close()
+
+
+async def test_a_terminated_connection_fails_one_call_and_the_next_recovers(
+    adapter: Adapter, pool: asyncpg.Pool[Any]
+) -> None:
+    async def kill_own_connection(tx: Any) -> None:
+        pid = await backend_pid(adapter, tx)
+        await pool.execute("SELECT pg_terminate_backend($1)", pid)
+        await adapter.get_job(str(uuid.uuid4()), tx_ctx=tx)
+
+    with pytest.raises(PostgresConnectionError):
+        await adapter.with_transaction(kill_own_connection)
+    job = await start(adapter)
+    assert await adapter.get_job(job.id) is not None
+
+
+async def test_errors_raised_inside_a_transaction_pass_unchanged(adapter: Adapter) -> None:
+    class Boom(Exception):
+        pass
+
+    async def fail(tx: Any) -> None:
+        await start(adapter, tx_ctx=tx)
+        raise Boom
+
+    with pytest.raises(Boom):
+        await adapter.with_transaction(fail)
+    assert (await adapter.list_jobs(filter=JobFilter())).items == []
+
+
+# --- the application's own transaction ---------------------------------------------------------
+
+
+class OrderIn(TypedDict):
+    order_id: int
+
+
+process_order = EntryJobType[OrderIn, None]("process-order")
+
+
+@pytest_asyncio.fixture
+async def orders_table(pool: asyncpg.Pool[Any], migrated_schema: str) -> AsyncIterator[str]:
+    table = f"{migrated_schema}.orders_{uuid.uuid4().hex[:6]}"
+    await pool.execute(f"CREATE TABLE {table} (id int PRIMARY KEY)")
+    yield table
+    await pool.execute(f"DROP TABLE {table}")
+
+
+async def _chains_of_type(adapter: Adapter, type_name: str) -> int:
+    return len((await adapter.list_chains(filter=ChainFilter(type_name=[type_name]))).items)
+
+
+async def test_asyncpg_chains_commit_and_roll_back_with_the_application(
+    pool: asyncpg.Pool[Any], adapter: Adapter, orders_table: str
+) -> None:
+    client = await create_client(state_adapter=adapter, job_types=define_job_types(process_order))
+    for order_id, fail in ((1, True), (2, False)):
+        try:
+            async with pool.acquire() as conn, conn.transaction(), transaction_hooks() as hooks:
+                await conn.execute(f"INSERT INTO {orders_table} VALUES ($1)", order_id)
+                await client.start_chain(
+                    tx_ctx=conn, transaction_hooks=hooks, job_type=process_order, input=OrderIn(order_id=order_id)
+                )
+                if fail:
+                    raise RuntimeError("payment declined")
+        except RuntimeError:
+            pass
+    assert await pool.fetchval(f"SELECT array_agg(id) FROM {orders_table}") == [2]
+    assert await _chains_of_type(adapter, "process-order") == 1
+
+
+async def test_a_single_connection_provider_shares_the_applications_transaction(
+    postgres_dsn: str, adapter: Adapter, orders_table: str
+) -> None:
+    conn = await asyncpg.connect(postgres_dsn)
+    own = await create_pg_state_adapter(state_provider=AsyncpgConnectionProvider(conn), schema=adapter.schema)
+    try:
+        async with conn.transaction():
+            await conn.execute(f"INSERT INTO {orders_table} VALUES (1)")
+            await start(own, "process-order", tx_ctx=conn)
+        assert await _chains_of_type(adapter, "process-order") == 1
+
+        async def reenter(tx: Any) -> None:
+            await own.get_job(str(uuid.uuid4()))
+
+        with pytest.raises(RuntimeError, match="inside its own transaction"):
+            await own.with_transaction(reenter)
+    finally:
+        await conn.close()
+
+
+async def test_psycopg_chains_commit_and_roll_back_with_the_application(
+    postgres_dsn: str, adapter: Adapter, orders_table: str
+) -> None:
+    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(postgres_dsn, min_size=1, max_size=2, open=False)
+    await pool.open(wait=True)
+    own = await create_pg_state_adapter(
+        state_provider=PsycopgPoolProvider(pool, close_pool=True), schema=adapter.schema
+    )
+    try:
+        for order_id, fail in ((1, True), (2, False)):
+            try:
+                async with pool.connection() as conn, conn.transaction():
+                    await conn.execute(f"INSERT INTO {orders_table} VALUES (%s)", (order_id,))
+                    await start(own, "process-order", tx_ctx=conn)
+                    if fail:
+                        raise RuntimeError("payment declined")
+            except RuntimeError:
+                pass
+        async with pool.connection() as conn:
+            rows = await (await conn.execute(f"SELECT id FROM {orders_table}")).fetchall()
+        assert rows == [(2,)]
+        assert await _chains_of_type(adapter, "process-order") == 1
+    finally:
+        await own.close()
+
+
+async def test_sqlalchemy_sessions_commit_and_roll_back_with_the_application(
+    postgres_dsn: str, adapter: Adapter, orders_table: str
+) -> None:
+    engine = create_async_engine(postgres_dsn.replace("postgresql://", "postgresql+asyncpg://", 1))
+    own = await create_pg_state_adapter(
+        state_provider=SqlAlchemyAsyncProvider(engine, dispose_engine=True), schema=adapter.schema
+    )
+    try:
+        for order_id, fail in ((1, True), (2, False)):
+            try:
+                async with AsyncSession(engine) as session, session.begin():
+                    await session.execute(text(f"INSERT INTO {orders_table} VALUES (:id)"), {"id": order_id})
+                    await start(own, "process-order", tx_ctx=session)
+                    if fail:
+                        raise RuntimeError("payment declined")
+            except RuntimeError:
+                pass
+        async with engine.connect() as conn:
+            assert (await conn.execute(text(f"SELECT id FROM {orders_table}"))).scalars().all() == [2]
+        assert await _chains_of_type(adapter, "process-order") == 1
+    finally:
+        await own.close()
+
+
+async def test_sqlalchemy_provider_refuses_other_drivers(postgres_dsn: str) -> None:
+    engine = create_async_engine(postgres_dsn.replace("postgresql://", "postgresql+psycopg://", 1))
+    with pytest.raises(ValueError, match="postgresql\\+asyncpg"):
+        SqlAlchemyAsyncProvider(engine)
+    await engine.dispose()
+
+
+async def test_psycopg_connection_stays_usable_after_a_call_without_transaction(
+    postgres_dsn: str, adapter: Adapter
+) -> None:
+    conn = await psycopg.AsyncConnection.connect(postgres_dsn)
+    from queuert_postgres import PsycopgConnectionProvider
+
+    own = await create_pg_state_adapter(state_provider=PsycopgConnectionProvider(conn), schema=adapter.schema)
+    try:
+        job = await start(own)
+        assert not conn.autocommit
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        assert await adapter.get_job(job.id) is not None, "committed, visible to other connections"
+    finally:
+        await conn.close()
+
+
+class CountingProvider(AsyncpgPoolProvider):
+    """Counts the statements the adapter sends."""
+
+    statements: list[str]
+
+    def __init__(self, pool: asyncpg.Pool[Any]) -> None:
+        super().__init__(pool)
+        self.statements = []
+
+    async def execute_sql(self, **kwargs: Any) -> list[Any]:
+        self.statements.append(kwargs.get("statement_id") or "dynamic")
+        return list(await super().execute_sql(**kwargs))
+
+
+async def test_blockers_of_a_just_acquired_job_without_blockers_cost_no_round_trip(
+    pool: asyncpg.Pool[Any], adapter: Adapter
+) -> None:
+    provider = CountingProvider(pool)
+    counted = await create_pg_state_adapter(state_provider=provider, schema=adapter.schema)
+    blocker = await start(counted, "blocker")
+    plain = await start(counted, "plain")
+    gated = await start(counted, "gated")
+    await counted.add_jobs_blockers([JobBlockersParams(job_id=gated.id, blocked_by_chain_ids=[blocker.id])])
+    await counted.complete_job(blocker.id, output=1, worker_id=None)
+    await counted.unblock_jobs(blocker.id)
+
+    assert (await counted.acquire_job(["plain"])).job == await counted.get_job(plain.id)
+    provider.statements.clear()
+    assert await counted.get_job_blockers(plain.id) == []
+    assert provider.statements == [], "answered from the acquisition"
+    assert await counted.get_job_blockers(plain.id) == []
+    assert len(provider.statements) == 1, "the hint is used once"
+
+    acquired = await counted.acquire_job(["gated"])
+    assert acquired.job is not None
+    [chain] = await counted.get_job_blockers(gated.id)
+    assert chain.root.id == blocker.id
+
+
+# --- the server dropping every connection mid-run ------------------------------------------------
+
+
+class Slow(TypedDict):
+    n: int
+
+
+slow_job = EntryJobType[Slow, Slow]("restart.slow")
+
+
+async def test_workers_finish_every_chain_when_the_server_drops_their_connections(
+    postgres_dsn: str, adapter: Adapter, pool: asyncpg.Pool[Any], wait_until: WaitUntil
+) -> None:
+    from queuert import (
+        BackoffConfig,
+        LeaseConfig,
+        Processor,
+        WorkerDefaults,
+        create_in_process_worker,
+        create_processors,
+    )
+    from queuert_postgres import AsyncpgNotifyProvider, create_pg_notify_adapter
+
+    app_name = f"qt_restart_{uuid.uuid4().hex[:8]}"
+    worker_pool = await asyncpg.create_pool(
+        postgres_dsn, min_size=2, max_size=8, server_settings={"application_name": app_name}
+    )
+    state = await create_pg_state_adapter(
+        state_provider=AsyncpgPoolProvider(worker_pool, acquire_timeout_s=5), schema=adapter.schema
+    )
+    notify = await create_pg_notify_adapter(
+        notify_provider=AsyncpgNotifyProvider(worker_pool, reconnect_initial_delay_s=0.05),
+        channel_prefix=f"qt_{uuid.uuid4().hex[:8]}",
+    )
+    job_types = define_job_types(slow_job)
+    client = await create_client(state_adapter=state, notify_adapter=notify, job_types=job_types)
+    starter = await create_client(state_adapter=adapter, job_types=job_types)
+
+    async def handle(ctx: Any) -> Any:
+        await asyncio.sleep(0.01)
+
+        async def produce(_: Any) -> Slow:
+            return Slow(n=ctx.job.input["n"])
+
+        return await ctx.complete(produce)
+
+    chain_ids: list[str] = []
+    async with transaction_hooks() as hooks:
+
+        async def start_all(tx: Any) -> None:
+            for n in range(60):
+                started = await starter.start_chain(
+                    tx_ctx=tx, transaction_hooks=hooks, job_type=slow_job, input=Slow(n=n)
+                )
+                chain_ids.append(started.id)
+
+        await adapter.with_transaction(start_all)
+
+    worker = await create_in_process_worker(
+        client=client,
+        processors=create_processors(client=client, processors=[Processor(job_type=slow_job, attempt_handler=handle)]),
+        concurrency=4,
+        poll_interval_ms=200,
+        recovery_backoff_config=BackoffConfig(initial_delay_ms=20, max_delay_ms=200),
+        defaults=WorkerDefaults(
+            backoff_config=BackoffConfig(initial_delay_ms=20, max_delay_ms=200),
+            # Staged attempts cut off by the server leave their job leased: a short lease lets
+            # the reaper hand it back quickly.
+            lease_config=LeaseConfig(lease_ms=1_000, renew_interval_ms=300),
+        ),
+    )
+
+    async def completed() -> int:
+        page = await adapter.list_chains(
+            filter=ChainFilter(type_name=["restart.slow"], status=["completed"]), limit=100
+        )
+        return len(page.items)
+
+    async def terminate_all() -> int:
+        return int(
+            await pool.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1", app_name
+            )
+        )
+
+    try:
+        async with worker:
+            for round_ in range(3):
+                await wait_until(lambda r=round_: _at_least(completed, 10 * (r + 1)), timeout_s=20, what="progress")
+                assert await terminate_all() > 0
+            try:
+                await wait_until(lambda: _at_least(completed, 60), timeout_s=30, what="every chain to complete")
+            except AssertionError:
+                rows = await pool.fetch(
+                    f"SELECT status::text, leased_until, scheduled_at, attempt FROM {adapter.schema}.queuert_job "
+                    "WHERE status <> 'completed'"
+                )
+                raise AssertionError(f"not completed: {[dict(r) for r in rows]}") from None
+    finally:
+        await notify.close()
+        await state.close()
+        await worker_pool.close()
+    for chain_id in chain_ids:
+        job = await adapter.get_job(chain_id)
+        assert job is not None
+        assert job.status == "completed"
+
+
+async def _at_least(count: Callable[[], Awaitable[int]], wanted: int) -> bool:
+    return await count() >= wanted

@@ -1,0 +1,357 @@
+"""Fixtures for the Redis tests: a reachable server, per-test prefixes, and servers the tests may stop.
+
+The shared server comes from `QUEUERT_REDIS_URL` (default `redis://127.0.0.1:6379/0`).
+When it cannot be reached, a throwaway container is started if `testcontainers` is
+installed and a Docker engine answers; otherwise the tests are skipped with a reason. With
+`CI=true` such a skip is reported as a failure (`pytest_runtest_makereport` below).
+
+Tests that stop a server, and the Redis Cluster tests, run their own `redis-server`
+processes on free ports (from `QUEUERT_REDIS_SERVER_BIN`, default `redis-server` on PATH);
+a cluster from `QUEUERT_REDIS_CLUSTER_URL` is used instead when set.
+
+Isolation: every test uses its own random channel prefix, so tests never share channels or
+hint keys, and runs against a shared server do not interfere.
+
+The server-availability part (`UNAVAILABLE`, the report hook, `probe_or_container`) is
+written to move as is into a shared `queuert.testing` helper; the NATS and PostgreSQL test
+packages carry the same logic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import random
+import shutil
+import socket
+import subprocess
+import time
+from secrets import token_hex
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import redis
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+    from pathlib import Path
+
+DEFAULT_URL = "redis://127.0.0.1:6379/0"
+UNAVAILABLE = "Redis unavailable"
+MARKER = "redis"
+
+
+# --- server availability (shareable) ---------------------------------------------------------
+
+
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport | None:
+    # In CI a server test that could not run is a failure, not a skip.
+    if call.excinfo is None or os.environ.get("CI", "").lower() != "true":
+        return None
+    if not call.excinfo.errisinstance(pytest.skip.Exception) or item.get_closest_marker(MARKER) is None:
+        return None
+    if UNAVAILABLE not in str(call.excinfo.value):
+        return None
+    report = pytest.TestReport.from_item_and_call(item, call)
+    report.outcome = "failed"
+    report.longrepr = f"{call.excinfo.value} (CI=true: a {MARKER} test must not be skipped)"
+    return report
+
+
+def probe_or_container(
+    *,
+    url: str,
+    probe: Callable[[str], Coroutine[Any, Any, None]],
+    start_container: Callable[[], tuple[str, Callable[[], None]]],
+) -> Iterator[str]:
+    """Yield `url` if `probe(url)` succeeds, else the URL of a container started for the session, else skip."""
+    try:
+        asyncio.run(probe(url))
+    except Exception as exc:
+        try:
+            container_url, stop = start_container()
+        except Exception as why_not:
+            pytest.skip(f"{UNAVAILABLE}: cannot connect to {url} ({exc!r}); and no container fallback: {why_not}")
+        try:
+            yield container_url
+        finally:
+            stop()
+        return
+    yield url
+
+
+def docker_available() -> bool:
+    return shutil.which("docker") is not None and (
+        os.path.exists("/var/run/docker.sock") or bool(os.environ.get("DOCKER_HOST"))
+    )
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def free_port(*, bus_offset: int | None = None) -> int:
+    """A port free right now; with `bus_offset`, `port + bus_offset` is free too (a cluster node's bus port)."""
+    if bus_offset is None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+            return port
+    rng = random.Random()
+    for _ in range(1000):
+        port = rng.randrange(20_000, 65_535 - bus_offset)
+        if _bindable(port) and _bindable(port + bus_offset):
+            return port
+    raise RuntimeError("no free port pair found")
+
+
+# --- the shared server -----------------------------------------------------------------------
+
+
+async def _probe(url: str) -> None:
+    client = Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
+    try:
+        await client.ping()
+    finally:
+        await client.aclose()
+
+
+def _start_container() -> tuple[str, Callable[[], None]]:
+    try:
+        module = importlib.import_module("testcontainers.redis")
+    except ImportError:
+        raise RuntimeError("testcontainers is not installed") from None
+    if not docker_available():
+        raise RuntimeError("no Docker engine found")
+    container = module.RedisContainer("redis:7").start()
+    host = container.get_container_host_ip()
+    port = container.get_exposed_port(6379)
+    return f"redis://{host}:{port}/0", container.stop
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A URL of a reachable Redis, or a skip that names why there is none."""
+    yield from probe_or_container(
+        url=os.environ.get("QUEUERT_REDIS_URL", DEFAULT_URL), probe=_probe, start_container=_start_container
+    )
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A channel prefix no other test uses (colons included on purpose)."""
+    return f"queuert:{time.time_ns()}:{token_hex(4)}"
+
+
+@pytest.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+# --- servers the tests start and stop ----------------------------------------------------------
+
+
+def redis_server_binary() -> str:
+    binary = os.environ.get("QUEUERT_REDIS_SERVER_BIN") or shutil.which("redis-server")
+    if binary is None:
+        pytest.skip(f"{UNAVAILABLE}: these tests run their own redis-server and none is on PATH")
+    return binary
+
+
+class RedisServerProcess:
+    """A `redis-server` on a fixed port that a test can kill and start again."""
+
+    def __init__(self, binary: str, directory: Path, port: int, *extra: str) -> None:
+        self.binary = binary
+        self.directory = directory
+        self.port = port
+        self.extra = extra
+        self.process: subprocess.Popen[bytes] | None = None
+        directory.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, *, timeout_s: float = 10.0) -> None:
+        assert self.process is None, "already running"
+        self.process = subprocess.Popen(
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+                *self.extra,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout_s
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
+        try:
+            while True:
+                try:
+                    client.ping()
+                    return
+                except redis.exceptions.ConnectionError:
+                    if time.monotonic() > deadline or self.process.poll() is not None:
+                        self.kill()
+                        raise RuntimeError(f"redis-server on port {self.port} did not start") from None
+                    time.sleep(0.02)
+        finally:
+            client.close()
+
+    def kill(self) -> None:
+        """Kill the server (SIGKILL: no goodbye to the clients)."""
+        process, self.process = self.process, None
+        if process is not None:
+            process.kill()
+            process.wait(timeout=10)
+
+    async def astart(self) -> None:
+        await asyncio.to_thread(self.start)
+
+    async def akill(self) -> None:
+        await asyncio.to_thread(self.kill)
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServerProcess]:
+    """A private `redis-server` (started) that the test may kill and restart on the same port."""
+    server = RedisServerProcess(redis_server_binary(), tmp_path / "redis", free_port())
+    server.start()
+    yield server
+    server.kill()
+
+
+class LocalCluster:
+    """Three primaries (no replicas) on free ports, serving even with a node down."""
+
+    def __init__(self, binary: str, directory: Path) -> None:
+        self.nodes = [
+            RedisServerProcess(
+                binary,
+                directory / f"node{index}",
+                port,
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                str(directory / f"node{index}" / "nodes.conf"),
+                "--cluster-node-timeout",
+                "2000",
+                "--cluster-require-full-coverage",
+                "no",
+            )
+            for index, port in enumerate(free_port(bus_offset=10_000) for _ in range(3))
+        ]
+
+    @property
+    def url(self) -> str:
+        return self.nodes[0].url
+
+    def start(self) -> None:
+        for node in self.nodes:
+            node.start()
+        cli = shutil.which("redis-cli")
+        if cli is None:
+            self.stop()
+            pytest.skip(f"{UNAVAILABLE}: building a local cluster needs redis-cli")
+        addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
+        subprocess.run(
+            [cli, "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        deadline = time.monotonic() + 30
+        for node in self.nodes:
+            client = redis.Redis(port=node.port)
+            try:
+                while client.cluster("INFO").get("cluster_state") != "ok":
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("the local Redis cluster did not become ready")
+                    time.sleep(0.05)
+            finally:
+                client.close()
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.kill()
+
+
+def _local_cluster(directory: Path) -> Iterator[LocalCluster]:
+    cluster = LocalCluster(redis_server_binary(), directory)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis Cluster: `QUEUERT_REDIS_CLUSTER_URL`, else three local nodes for the session."""
+    configured = os.environ.get("QUEUERT_REDIS_CLUSTER_URL")
+    if configured:
+        yield configured
+        return
+    for cluster in _local_cluster(tmp_path_factory.mktemp("redis-cluster")):
+        yield cluster.url
+
+
+@pytest.fixture
+def local_cluster(tmp_path: Path) -> Iterator[LocalCluster]:
+    """A cluster of this test's own, whose nodes the test may kill."""
+    yield from _local_cluster(tmp_path / "cluster")
+
+
+@pytest.fixture
+async def cluster_client(redis_cluster_url: str) -> AsyncIterator[RedisCluster]:
+    client = RedisCluster.from_url(redis_cluster_url)
+    await client.initialize()
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def outage_client_kwargs() -> dict[str, Any]:
+    """Client settings for tests that kill the server: fail fast instead of retrying for seconds."""
+    return {"socket_connect_timeout": 0.5, "socket_timeout": 2, "retry": Retry(NoBackoff(), 1)}
+
+
+# --- latency report ----------------------------------------------------------------------------
+
+_LATENCY_LINES = pytest.StashKey[list[str]]()
+
+
+@pytest.fixture
+def latency_report(request: pytest.FixtureRequest) -> list[str]:
+    """Lines appended here are printed in the terminal summary (the latency measurements)."""
+    return request.config.stash.setdefault(_LATENCY_LINES, [])
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    lines = config.stash.get(_LATENCY_LINES, [])
+    if lines:
+        terminalreporter.section(f"{MARKER}: enqueue -> handler start latency")
+        for line in lines:
+            terminalreporter.write_line(line)

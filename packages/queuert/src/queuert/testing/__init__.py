@@ -1,0 +1,38 @@
+"""Helpers for testing code that uses queuert: process jobs on demand, inject faults.
+
+```python
+from queuert.testing import process_until_idle
+
+summary = await process_until_idle(client, processors)
+summary.raise_errors()
+```
+
+Nothing here imports pytest. The reusable integration suites that adapter packages run
+live in `queuert.testing.suites` (which needs `queuert[testing]`).
+"""
+
+from .._worker._attempt import AttemptOutcome as AttemptOutcome
+from .._worker._attempt import AttemptStatus as AttemptStatus
+from ._flaky import FaultPlan as FaultPlan
+from ._flaky import FlakyNotifyAdapter as FlakyNotifyAdapter
+from ._flaky import FlakyStateAdapter as FlakyStateAdapter
+from ._flaky import fail_operations as fail_operations
+from ._flaky import seeded_batches as seeded_batches
+from ._process import ProcessSummary as ProcessSummary
+from ._process import process_one as process_one
+from ._process import process_until_idle as process_until_idle
+from ._wait import wait_until as wait_until
+
+__all__ = (
+    "AttemptOutcome",
+    "AttemptStatus",
+    "FaultPlan",
+    "FlakyNotifyAdapter",
+    "FlakyStateAdapter",
+    "ProcessSummary",
+    "fail_operations",
+    "process_one",
+    "process_until_idle",
+    "seeded_batches",
+    "wait_until",
+)

@@ -1,0 +1,158 @@
+"""The shared listener: one underlying subscription, multiplexed by key."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+import pytest
+
+from queuert.adapters import Dispatch, SharedListener
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+
+class FakeBroker:
+    """Counts opens and teardowns, and delivers messages to whoever subscribed."""
+
+    def __init__(self) -> None:
+        self.opens = 0
+        self.teardowns = 0
+        self.dispatch: Dispatch | None = None
+        self.fail_next_open: BaseException | None = None
+        self.open_gate: asyncio.Event | None = None
+
+    async def open(self, dispatch: Dispatch) -> Callable[[], Awaitable[None]]:
+        if self.open_gate is not None:
+            await self.open_gate.wait()
+        if self.fail_next_open is not None:
+            error, self.fail_next_open = self.fail_next_open, None
+            raise error
+        self.opens += 1
+        self.dispatch = dispatch
+
+        async def teardown() -> None:
+            self.teardowns += 1
+            self.dispatch = None
+
+        return teardown
+
+    def publish(self, message: str) -> None:
+        if self.dispatch is not None:
+            self.dispatch(message, message)
+
+
+async def test_one_subscription_serves_every_key_and_closes_after_the_last() -> None:
+    broker = FakeBroker()
+    listener = SharedListener(broker.open)
+    a: list[str] = []
+    b: list[str] = []
+    unsubscribe_a = await listener.subscribe("a", a.append)
+    unsubscribe_b = await listener.subscribe("b", b.append)
+    assert broker.opens == 1
+    assert listener.active
+    broker.publish("a")
+    broker.publish("b")
+    broker.publish("c")
+    assert (a, b) == (["a"], ["b"])
+    await unsubscribe_a()
+    assert broker.teardowns == 0
+    broker.publish("a")
+    assert a == ["a"]
+    await unsubscribe_b()
+    assert broker.teardowns == 1
+    assert not listener.active
+    await unsubscribe_b()  # twice is harmless
+    assert broker.teardowns == 1
+    await listener.subscribe("a", a.append)
+    assert broker.opens == 2
+
+
+async def test_concurrent_first_subscribers_open_once() -> None:
+    broker = FakeBroker()
+    broker.open_gate = asyncio.Event()
+    listener = SharedListener(broker.open)
+    tasks = [asyncio.create_task(listener.subscribe(f"k{i}", lambda _m: None)) for i in range(10)]
+    await asyncio.sleep(0)
+    broker.open_gate.set()
+    await asyncio.gather(*tasks)
+    assert broker.opens == 1
+    assert listener.listener_count == 10
+
+
+async def test_the_same_callback_twice_is_two_registrations() -> None:
+    broker = FakeBroker()
+    listener = SharedListener(broker.open)
+    got: list[str] = []
+    first = await listener.subscribe("k", got.append)
+    await listener.subscribe("k", got.append)
+    broker.publish("k")
+    assert got == ["k", "k"]
+    await first()
+    broker.publish("k")
+    assert got == ["k", "k", "k"]
+
+
+async def test_a_failed_open_goes_to_its_caller_and_the_next_subscribe_retries() -> None:
+    broker = FakeBroker()
+    broker.fail_next_open = ConnectionError("down")
+    listener = SharedListener(broker.open)
+    with pytest.raises(ConnectionError):
+        await listener.subscribe("k", lambda _m: None)
+    assert not listener.active
+    await listener.subscribe("k", lambda _m: None)
+    assert broker.opens == 1
+
+
+async def test_a_raising_callback_does_not_stop_its_peers(caplog: pytest.LogCaptureFixture) -> None:
+    broker = FakeBroker()
+    listener = SharedListener(broker.open, name="test listener")
+    got: list[str] = []
+
+    def bad(_message: str) -> None:
+        raise RuntimeError("listener bug")
+
+    await listener.subscribe("k", bad)
+    await listener.subscribe("k", got.append)
+    with caplog.at_level(logging.ERROR, logger="queuert"):
+        broker.publish("k")
+    assert got == ["k"]
+    assert "test listener" in caplog.text
+
+
+async def test_dispose_tears_down_regardless_and_old_unsubscribes_stay_safe() -> None:
+    broker = FakeBroker()
+    listener = SharedListener(broker.open)
+    got: list[str] = []
+    unsubscribe = await listener.subscribe("k", got.append)
+    dispatch = broker.dispatch
+    await listener.dispose()
+    assert broker.teardowns == 1
+    assert dispatch is not None
+    dispatch("k", "late")  # a message racing the teardown is dropped
+    assert got == []
+    await unsubscribe()
+    await listener.dispose()
+    assert broker.teardowns == 1
+
+
+async def test_a_callback_that_unsubscribes_during_dispatch_does_not_disturb_it() -> None:
+    broker = FakeBroker()
+    listener = SharedListener(broker.open)
+    got: list[str] = []
+    pending: list[asyncio.Task[None]] = []
+    unsubscribe: Callable[[], Awaitable[None]] | None = None
+
+    def once(message: str) -> None:
+        got.append(message)
+        assert unsubscribe is not None
+        pending.append(asyncio.ensure_future(unsubscribe()))
+
+    unsubscribe = await listener.subscribe("k", once)
+    await listener.subscribe("k", got.append)
+    broker.publish("k")
+    await asyncio.gather(*pending)
+    broker.publish("k")
+    assert got == ["k", "k", "k"]
