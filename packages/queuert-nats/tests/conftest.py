@@ -3,17 +3,13 @@
 The shared server comes from `QUEUERT_NATS_URL` (default `nats://127.0.0.1:4222`). When it
 cannot be reached, a throwaway `nats:2.10 -js` container is started if `testcontainers` is
 installed and a Docker engine answers; otherwise the tests are skipped with a reason. With
-`CI=true` such a skip is reported as a failure (`pytest_runtest_makereport` below).
+`CI=true` they fail instead (`queuert.testing.services` holds that rule).
 
 Tests that stop the server run their own `nats-server -js` on a free port
 (`QUEUERT_NATS_SERVER_BIN`, default `nats-server` on PATH or `/usr/sbin/nats-server`), so
 the shared server is never restarted.
 
 Isolation: every test uses its own random subject prefix and key-value bucket.
-
-The server-availability part (`UNAVAILABLE`, the report hook, `probe_or_container`) is
-written to move as is into a shared `queuert.testing` helper; the Redis and PostgreSQL test
-packages carry the same logic.
 """
 
 from __future__ import annotations
@@ -31,61 +27,16 @@ from typing import TYPE_CHECKING, Any
 import nats
 import pytest
 
+from queuert.testing.services import resolve_service, skip_unavailable
+
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+    from collections.abc import AsyncIterator, Callable, Iterator
     from pathlib import Path
 
     from nats.aio.client import Client
     from nats.js.kv import KeyValue
 
 DEFAULT_URL = "nats://127.0.0.1:4222"
-UNAVAILABLE = "NATS unavailable"
-MARKER = "nats"
-
-
-# --- server availability (shareable) ---------------------------------------------------------
-
-
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport | None:
-    # In CI a server test that could not run is a failure, not a skip.
-    if call.excinfo is None or os.environ.get("CI", "").lower() != "true":
-        return None
-    if not call.excinfo.errisinstance(pytest.skip.Exception) or item.get_closest_marker(MARKER) is None:
-        return None
-    if UNAVAILABLE not in str(call.excinfo.value):
-        return None
-    report = pytest.TestReport.from_item_and_call(item, call)
-    report.outcome = "failed"
-    report.longrepr = f"{call.excinfo.value} (CI=true: a {MARKER} test must not be skipped)"
-    return report
-
-
-def probe_or_container(
-    *,
-    url: str,
-    probe: Callable[[str], Coroutine[Any, Any, None]],
-    start_container: Callable[[], tuple[str, Callable[[], None]]],
-) -> Iterator[str]:
-    """Yield `url` if `probe(url)` succeeds, else the URL of a container started for the session, else skip."""
-    try:
-        asyncio.run(probe(url))
-    except Exception as exc:
-        try:
-            container_url, stop = start_container()
-        except Exception as why_not:
-            pytest.skip(f"{UNAVAILABLE}: cannot connect to {url} ({exc!r}); and no container fallback: {why_not}")
-        try:
-            yield container_url
-        finally:
-            stop()
-        return
-    yield url
-
-
-def docker_available() -> bool:
-    return shutil.which("docker") is not None and (
-        os.path.exists("/var/run/docker.sock") or bool(os.environ.get("DOCKER_HOST"))
-    )
 
 
 def free_port() -> int:
@@ -113,13 +64,8 @@ async def _probe(url: str) -> None:
 
 
 def _start_container() -> tuple[str, Callable[[], None]]:
-    try:
-        module = importlib.import_module("testcontainers.core.container")
-        waiting = importlib.import_module("testcontainers.core.waiting_utils")
-    except ImportError:
-        raise RuntimeError("testcontainers is not installed") from None
-    if not docker_available():
-        raise RuntimeError("no Docker engine found")
+    module = importlib.import_module("testcontainers.core.container")
+    waiting = importlib.import_module("testcontainers.core.waiting_utils")
     container = module.DockerContainer("nats:2.10").with_command("-js").with_exposed_ports(4222).start()
     waiting.wait_for_logs(container, "Server is ready", timeout=30)
     host = container.get_container_host_ip()
@@ -130,9 +76,10 @@ def _start_container() -> tuple[str, Callable[[], None]]:
 @pytest.fixture(scope="session")
 def nats_url() -> Iterator[str]:
     """A URL of a reachable NATS server with JetStream, or a skip that names why there is none."""
-    yield from probe_or_container(
-        url=os.environ.get("QUEUERT_NATS_URL", DEFAULT_URL), probe=_probe, start_container=_start_container
-    )
+    with resolve_service(
+        "NATS", env_var="QUEUERT_NATS_URL", default_url=DEFAULT_URL, probe=_probe, container_factory=_start_container
+    ) as url:
+        yield url
 
 
 @pytest.fixture
@@ -171,7 +118,7 @@ def nats_server_binary() -> str:
         or ("/usr/sbin/nats-server" if os.path.exists("/usr/sbin/nats-server") else None)
     )
     if binary is None:
-        pytest.skip(f"{UNAVAILABLE}: these tests run their own nats-server and none is installed")
+        skip_unavailable("NATS", "these tests run their own nats-server and none is installed")
     return binary
 
 
@@ -235,22 +182,3 @@ def nats_server(tmp_path: Path) -> Iterator[NatsServerProcess]:
 def reconnecting() -> dict[str, Any]:
     """Connection options for tests that kill the server: reconnect forever, quickly."""
     return {"max_reconnect_attempts": -1, "reconnect_time_wait": 0.1, "connect_timeout": 1}
-
-
-# --- latency report ----------------------------------------------------------------------------
-
-_LATENCY_LINES = pytest.StashKey[list[str]]()
-
-
-@pytest.fixture
-def latency_report(request: pytest.FixtureRequest) -> list[str]:
-    """Lines appended here are printed in the terminal summary (the latency measurements)."""
-    return request.config.stash.setdefault(_LATENCY_LINES, [])
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
-    lines = config.stash.get(_LATENCY_LINES, [])
-    if lines:
-        terminalreporter.section(f"{MARKER}: enqueue -> handler start latency")
-        for line in lines:
-            terminalreporter.write_line(line)

@@ -3,8 +3,8 @@
 The server comes from `QUEUERT_POSTGRES_DSN` (default
 `postgresql://postgres@127.0.0.1:5432/test`). When it cannot be reached, a throwaway
 container is started if `testcontainers` is installed and a Docker engine answers;
-otherwise the tests are skipped with a reason, and with `CI=true` that skip is reported as
-a failure (see `pytest_runtest_makereport`).
+otherwise the tests are skipped with a reason, and with `CI=true` they fail instead (the
+rule lives in `queuert.testing.services`).
 
 Isolation: every test session works in schemas of its own (`qt_<random>_...`), dropped at
 the end. Tests share one migrated schema per configuration and start from an empty store
@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import os
-import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
@@ -26,26 +24,12 @@ import pytest
 import pytest_asyncio
 
 from queuert.adapters import validate_uuid
+from queuert.testing.services import resolve_service
 from queuert_postgres import AsyncpgPoolProvider, PgStateAdapter, create_pg_state_adapter
 
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
-UNAVAILABLE = "PostgreSQL unavailable"
 POISON_SQL = "SELECT 1 FROM nonexistent_table_queuert_poison_xyz"
 SESSION_TAG = uuid.uuid4().hex[:8]
-
-
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport | None:
-    # In CI a PostgreSQL test that could not run is a failure, not a skip.
-    if call.excinfo is None or os.environ.get("CI", "").lower() != "true":
-        return None
-    if not call.excinfo.errisinstance(pytest.skip.Exception) or item.get_closest_marker("postgres") is None:
-        return None
-    if UNAVAILABLE not in str(call.excinfo.value):
-        return None
-    report = pytest.TestReport.from_item_and_call(item, call)
-    report.outcome = "failed"
-    report.longrepr = f"{call.excinfo.value} (CI=true: a PostgreSQL test must not be skipped)"
-    return report
 
 
 async def _probe(dsn: str) -> None:
@@ -53,37 +37,23 @@ async def _probe(dsn: str) -> None:
     await conn.close()
 
 
-def _start_container() -> tuple[Any, str | None]:
-    """Start a PostgreSQL container, or say why not."""
-    try:
-        module = importlib.import_module("testcontainers.postgres")
-    except ImportError:
-        return None, "testcontainers is not installed"
-    if shutil.which("docker") is None and not os.path.exists("/var/run/docker.sock"):
-        return None, "no Docker engine found"
-    try:
-        container = module.PostgresContainer("postgres:15", driver=None).start()
-    except Exception as exc:
-        return None, f"starting a container failed: {exc}"
-    return container, None
+def _start_container() -> tuple[str, Callable[[], None]]:
+    module = importlib.import_module("testcontainers.postgres")
+    container = module.PostgresContainer("postgres:15", driver=None).start()
+    return str(container.get_connection_url()), container.stop
 
 
 @pytest.fixture(scope="session")
 def postgres_dsn() -> Iterator[str]:
     """A DSN of a reachable server, or a skip that names why there is none."""
-    dsn = os.environ.get("QUEUERT_POSTGRES_DSN", DEFAULT_DSN)
-    try:
-        asyncio.run(_probe(dsn))
-    except Exception as exc:
-        container, why_not = _start_container()
-        if container is None:
-            pytest.skip(f"{UNAVAILABLE}: cannot connect to {dsn} ({exc}); and no container fallback: {why_not}")
-        try:
-            yield str(container.get_connection_url())
-        finally:
-            container.stop()
-        return
-    yield dsn
+    with resolve_service(
+        "PostgreSQL",
+        env_var="QUEUERT_POSTGRES_DSN",
+        default_url=DEFAULT_DSN,
+        probe=_probe,
+        container_factory=_start_container,
+    ) as dsn:
+        yield dsn
 
 
 async def _execute(dsn: str, sql: str) -> None:

@@ -3,7 +3,7 @@
 The shared server comes from `QUEUERT_REDIS_URL` (default `redis://127.0.0.1:6379/0`).
 When it cannot be reached, a throwaway container is started if `testcontainers` is
 installed and a Docker engine answers; otherwise the tests are skipped with a reason. With
-`CI=true` such a skip is reported as a failure (`pytest_runtest_makereport` below).
+`CI=true` they fail instead (`queuert.testing.services` holds that rule).
 
 Tests that stop a server, and the Redis Cluster tests, run their own `redis-server`
 processes on free ports (from `QUEUERT_REDIS_SERVER_BIN`, default `redis-server` on PATH);
@@ -11,10 +11,6 @@ a cluster from `QUEUERT_REDIS_CLUSTER_URL` is used instead when set.
 
 Isolation: every test uses its own random channel prefix, so tests never share channels or
 hint keys, and runs against a shared server do not interfere.
-
-The server-availability part (`UNAVAILABLE`, the report hook, `probe_or_container`) is
-written to move as is into a shared `queuert.testing` helper; the NATS and PostgreSQL test
-packages carry the same logic.
 """
 
 from __future__ import annotations
@@ -37,58 +33,13 @@ from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from queuert.testing.services import resolve_service, skip_unavailable
+
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+    from collections.abc import AsyncIterator, Callable, Iterator
     from pathlib import Path
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
-UNAVAILABLE = "Redis unavailable"
-MARKER = "redis"
-
-
-# --- server availability (shareable) ---------------------------------------------------------
-
-
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport | None:
-    # In CI a server test that could not run is a failure, not a skip.
-    if call.excinfo is None or os.environ.get("CI", "").lower() != "true":
-        return None
-    if not call.excinfo.errisinstance(pytest.skip.Exception) or item.get_closest_marker(MARKER) is None:
-        return None
-    if UNAVAILABLE not in str(call.excinfo.value):
-        return None
-    report = pytest.TestReport.from_item_and_call(item, call)
-    report.outcome = "failed"
-    report.longrepr = f"{call.excinfo.value} (CI=true: a {MARKER} test must not be skipped)"
-    return report
-
-
-def probe_or_container(
-    *,
-    url: str,
-    probe: Callable[[str], Coroutine[Any, Any, None]],
-    start_container: Callable[[], tuple[str, Callable[[], None]]],
-) -> Iterator[str]:
-    """Yield `url` if `probe(url)` succeeds, else the URL of a container started for the session, else skip."""
-    try:
-        asyncio.run(probe(url))
-    except Exception as exc:
-        try:
-            container_url, stop = start_container()
-        except Exception as why_not:
-            pytest.skip(f"{UNAVAILABLE}: cannot connect to {url} ({exc!r}); and no container fallback: {why_not}")
-        try:
-            yield container_url
-        finally:
-            stop()
-        return
-    yield url
-
-
-def docker_available() -> bool:
-    return shutil.which("docker") is not None and (
-        os.path.exists("/var/run/docker.sock") or bool(os.environ.get("DOCKER_HOST"))
-    )
 
 
 def _bindable(port: int) -> bool:
@@ -127,12 +78,7 @@ async def _probe(url: str) -> None:
 
 
 def _start_container() -> tuple[str, Callable[[], None]]:
-    try:
-        module = importlib.import_module("testcontainers.redis")
-    except ImportError:
-        raise RuntimeError("testcontainers is not installed") from None
-    if not docker_available():
-        raise RuntimeError("no Docker engine found")
+    module = importlib.import_module("testcontainers.redis")
     container = module.RedisContainer("redis:7").start()
     host = container.get_container_host_ip()
     port = container.get_exposed_port(6379)
@@ -142,9 +88,10 @@ def _start_container() -> tuple[str, Callable[[], None]]:
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     """A URL of a reachable Redis, or a skip that names why there is none."""
-    yield from probe_or_container(
-        url=os.environ.get("QUEUERT_REDIS_URL", DEFAULT_URL), probe=_probe, start_container=_start_container
-    )
+    with resolve_service(
+        "Redis", env_var="QUEUERT_REDIS_URL", default_url=DEFAULT_URL, probe=_probe, container_factory=_start_container
+    ) as url:
+        yield url
 
 
 @pytest.fixture
@@ -166,7 +113,7 @@ async def redis_client(redis_url: str) -> AsyncIterator[Redis]:
 def redis_server_binary() -> str:
     binary = os.environ.get("QUEUERT_REDIS_SERVER_BIN") or shutil.which("redis-server")
     if binary is None:
-        pytest.skip(f"{UNAVAILABLE}: these tests run their own redis-server and none is on PATH")
+        skip_unavailable("Redis", "these tests run their own redis-server and none is on PATH")
     return binary
 
 
@@ -274,7 +221,7 @@ class LocalCluster:
         cli = shutil.which("redis-cli")
         if cli is None:
             self.stop()
-            pytest.skip(f"{UNAVAILABLE}: building a local cluster needs redis-cli")
+            skip_unavailable("Redis", "building a local cluster needs redis-cli")
         addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
         subprocess.run(
             [cli, "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
@@ -336,22 +283,3 @@ async def cluster_client(redis_cluster_url: str) -> AsyncIterator[RedisCluster]:
 def outage_client_kwargs() -> dict[str, Any]:
     """Client settings for tests that kill the server: fail fast instead of retrying for seconds."""
     return {"socket_connect_timeout": 0.5, "socket_timeout": 2, "retry": Retry(NoBackoff(), 1)}
-
-
-# --- latency report ----------------------------------------------------------------------------
-
-_LATENCY_LINES = pytest.StashKey[list[str]]()
-
-
-@pytest.fixture
-def latency_report(request: pytest.FixtureRequest) -> list[str]:
-    """Lines appended here are printed in the terminal summary (the latency measurements)."""
-    return request.config.stash.setdefault(_LATENCY_LINES, [])
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
-    lines = config.stash.get(_LATENCY_LINES, [])
-    if lines:
-        terminalreporter.section(f"{MARKER}: enqueue -> handler start latency")
-        for line in lines:
-            terminalreporter.write_line(line)

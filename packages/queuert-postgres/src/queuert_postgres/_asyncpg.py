@@ -11,9 +11,11 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from ._errors import PoolExhaustedError
+from ._single_connection import SingleConnectionProvider
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping, Sequence
+    from contextlib import AbstractAsyncContextManager
 
     from ._provider import RuntimeType
 
@@ -123,7 +125,7 @@ class AsyncpgPoolProvider:
             await self._pool.close()
 
 
-class AsyncpgConnectionProvider:
+class AsyncpgConnectionProvider(SingleConnectionProvider[AsyncpgConnection]):
     """State provider over one `asyncpg.Connection`, for scripts, tests and single-task programs.
 
     The connection runs one transaction or statement at a time: calls without `tx_ctx` wait
@@ -136,68 +138,16 @@ class AsyncpgConnectionProvider:
         close_connection: Close the connection when the adapter is closed.
     """
 
-    def __init__(self, connection: AsyncpgConnection, *, close_connection: bool = False) -> None:
-        self._conn = connection
-        self._close_connection = close_connection
-        self._lock = asyncio.Lock()
-        self._owner: asyncio.Task[Any] | None = None
-        self._closed = False
+    _pool_alternative = "AsyncpgPoolProvider"
 
-    @property
-    def connection(self) -> AsyncpgConnection:
-        """The wrapped connection."""
-        return self._conn
+    def _transaction(self, conn: AsyncpgConnection) -> AbstractAsyncContextManager[object]:
+        return conn.transaction()
 
-    def _check_not_reentrant(self) -> None:
-        if self._owner is not None and self._owner is asyncio.current_task():
-            raise RuntimeError(
-                "AsyncpgConnectionProvider: called without tx_ctx from inside its own transaction; "
-                "pass tx_ctx, or use AsyncpgPoolProvider"
-            )
+    async def _fetch(self, conn: AsyncpgConnection, sql: str, params: Sequence[object]) -> list[Mapping[str, object]]:
+        return await _fetch(conn, sql, params)
 
-    async def with_transaction(self, fn: Callable[[AsyncpgConnection], Awaitable[ResultT]]) -> ResultT:
-        """Run `fn(connection)` in a transaction, once no other transaction or statement uses the connection."""
-        self._check_not_reentrant()
-        async with self._lock:
-            self._owner = asyncio.current_task()
-            try:
-                async with self._conn.transaction():
-                    return await fn(self._conn)
-            finally:
-                self._owner = None
-
-    async def with_savepoint(
-        self, tx_ctx: AsyncpgConnection, fn: Callable[[AsyncpgConnection], Awaitable[ResultT]]
-    ) -> ResultT:
-        """Run `fn(tx_ctx)` in a savepoint."""
-        async with tx_ctx.transaction():
-            return await fn(tx_ctx)
-
-    async def execute_sql(
-        self,
-        *,
-        tx_ctx: AsyncpgConnection | None,
-        sql: str,
-        params: Sequence[object],
-        param_types: Mapping[int, RuntimeType],
-        column_types: Mapping[str, RuntimeType],
-        read_only: bool,
-        statement_id: str | None = None,
-    ) -> list[Mapping[str, object]]:
-        """Run one statement on `tx_ctx`, or on the connection in autocommit between transactions."""
-        if tx_ctx is not None:
-            return await _fetch(tx_ctx, sql, params)
-        self._check_not_reentrant()
-        async with self._lock:
-            return await _fetch(self._conn, sql, params)
-
-    async def close(self) -> None:
-        """Close the connection if `close_connection` was set. Idempotent."""
-        if self._closed:
-            return
-        self._closed = True
-        if self._close_connection:
-            await self._conn.close()
+    async def _close(self, conn: AsyncpgConnection) -> None:
+        await conn.close()
 
 
 class AsyncpgNotifyProvider:

@@ -20,8 +20,11 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         'The psycopg providers need psycopg 3 and psycopg-pool: pip install "queuert-postgres[psycopg]"'
     ) from exc
 
+from ._single_connection import SingleConnectionProvider
+
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+    from contextlib import AbstractAsyncContextManager
 
     from psycopg_pool import AsyncConnectionPool
 
@@ -130,7 +133,7 @@ class PsycopgPoolProvider:
             await self._pool.close()
 
 
-class PsycopgConnectionProvider:
+class PsycopgConnectionProvider(SingleConnectionProvider[PsycopgConnection]):
     """State provider over one `psycopg.AsyncConnection`, for scripts, tests and single-task programs.
 
     Like `AsyncpgConnectionProvider`: one transaction or statement at a time, and a
@@ -142,68 +145,21 @@ class PsycopgConnectionProvider:
         close_connection: Close the connection when the adapter is closed.
     """
 
-    def __init__(self, connection: PsycopgConnection, *, close_connection: bool = False) -> None:
-        self._conn = connection
-        self._close_connection = close_connection
-        self._lock = asyncio.Lock()
-        self._owner: asyncio.Task[Any] | None = None
-        self._closed = False
+    _pool_alternative = "PsycopgPoolProvider"
 
-    @property
-    def connection(self) -> PsycopgConnection:
-        """The wrapped connection."""
-        return self._conn
+    def _transaction(self, conn: PsycopgConnection) -> AbstractAsyncContextManager[object]:
+        return conn.transaction()
 
-    def _check_not_reentrant(self) -> None:
-        if self._owner is not None and self._owner is asyncio.current_task():
-            raise RuntimeError(
-                "PsycopgConnectionProvider: called without tx_ctx from inside its own transaction; "
-                "pass tx_ctx, or use PsycopgPoolProvider"
-            )
+    async def _fetch(self, conn: PsycopgConnection, sql: str, params: Sequence[object]) -> list[Mapping[str, object]]:
+        return await _fetch(conn, sql, params)
 
-    async def with_transaction(self, fn: Callable[[PsycopgConnection], Awaitable[ResultT]]) -> ResultT:
-        """Run `fn(connection)` in a transaction, once nothing else uses the connection."""
-        self._check_not_reentrant()
-        async with self._lock:
-            self._owner = asyncio.current_task()
-            try:
-                async with self._conn.transaction():
-                    return await fn(self._conn)
-            finally:
-                self._owner = None
-
-    async def with_savepoint(
-        self, tx_ctx: PsycopgConnection, fn: Callable[[PsycopgConnection], Awaitable[ResultT]]
-    ) -> ResultT:
-        """Run `fn(tx_ctx)` in a savepoint."""
-        async with tx_ctx.transaction():
-            return await fn(tx_ctx)
-
-    async def execute_sql(
-        self,
-        *,
-        tx_ctx: PsycopgConnection | None,
-        sql: str,
-        params: Sequence[object],
-        param_types: Mapping[int, RuntimeType],
-        column_types: Mapping[str, RuntimeType],
-        read_only: bool,
-        statement_id: str | None = None,
+    async def _fetch_standalone(
+        self, conn: PsycopgConnection, sql: str, params: Sequence[object]
     ) -> list[Mapping[str, object]]:
-        """Run one statement on `tx_ctx`, or on the connection in autocommit between transactions."""
-        if tx_ctx is not None:
-            return await _fetch(tx_ctx, sql, params)
-        self._check_not_reentrant()
-        async with self._lock:
-            return await _fetch_autocommit(self._conn, sql, params)
+        return await _fetch_autocommit(conn, sql, params)
 
-    async def close(self) -> None:
-        """Close the connection if `close_connection` was set. Idempotent."""
-        if self._closed:
-            return
-        self._closed = True
-        if self._close_connection:
-            await self._conn.close()
+    async def _close(self, conn: PsycopgConnection) -> None:
+        await conn.close()
 
 
 class PsycopgNotifyProvider:

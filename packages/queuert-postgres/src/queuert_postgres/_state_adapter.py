@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar, cast
 from queuert.adapters import (
     AcquiredJob,
     AddedJobBlockers,
-    ChainIndexCursor,
-    CreatedAtCursor,
     CreatedJob,
     CreateJobParams,
     DeletedChains,
@@ -29,9 +27,14 @@ from queuert.adapters import (
     TriggeredJobs,
     UnblockedJobs,
     build_page,
+    chain_created_at_cursor,
+    check_caller_ids,
+    check_order_direction,
     check_page_limit,
     decode_cursor,
     encode_json,
+    job_chain_index_cursor,
+    job_created_at_cursor,
     job_from_row,
     run_migrations,
     statement_id,
@@ -41,7 +44,6 @@ from queuert.errors import (
     AdapterClosedError,
     BlockerReference,
     ChainNotFoundError,
-    DuplicateJobIdError,
     InvalidCursorError,
     InvalidJobIdError,
     JobNotFoundError,
@@ -151,12 +153,6 @@ def _chain_from_row(row: Mapping[str, object]) -> StateChain:
     if last_id is None or last_id == root.id:
         return StateChain(root)
     return StateChain(root, job_from_row(row, prefix="lc_"))
-
-
-def _check_order(order_direction: OrderDirection) -> bool:
-    if order_direction not in ("asc", "desc"):
-        raise ValueError(f"order_direction must be 'asc' or 'desc', got {order_direction!r}")
-    return order_direction == "desc"
 
 
 class _Params:
@@ -506,14 +502,9 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
         self._check_open()
         if not jobs:
             return []
-        seen_ids: set[str] = set()
-        for params in jobs:
-            if params.id is not None:
-                if params.id in seen_ids:
-                    raise DuplicateJobIdError(
-                        f"Job id {params.id!r} appears more than once in one create_jobs batch", id=params.id
-                    )
-                seen_ids.add(params.id)
+        # Only the in-batch duplicate check runs up front: `_create_row` validates each id as it
+        # canonicalises it, so a batch with a repeated id reports the repetition first.
+        check_caller_ids(jobs, None)
         columns: list[list[Any]] = [[] for _ in range(14)]
         lock_keys: set[int] = set()
         self._forget_blockers_hint(c for p in jobs if p.id is not None and (c := self._canonical_id(p.id)) is not None)
@@ -867,7 +858,7 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
             InvalidCursorError: `cursor` is not a cursor of this listing.
         """
         self._check_open()
-        descending = _check_order(order_direction)
+        descending = check_order_direction(order_direction)
         check_page_limit(limit)
         params = _Params()
         where = ["root.chain_index = 0"]
@@ -878,7 +869,7 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
         chain_ids = self._ids_filter(filter.chain_id)
         job_ids = self._ids_filter(filter.job_id)
         if chain_ids == [] or job_ids == []:
-            return build_page([], limit, lambda chain: CreatedAtCursor(chain.root.created_at, chain.root.id))
+            return build_page([], limit, chain_created_at_cursor)
         if chain_ids is not None:
             where.append(f"root.id = ANY({params.add(chain_ids)}::text[]::{{id_type}}[])")
         if job_ids is not None:
@@ -904,7 +895,7 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
             f"ORDER BY root.created_at {direction}, root.id {direction} LIMIT {params.add(limit + 1)}::int"
         )
         chains = [_chain_from_row(row) for row in await self._list(sql, params, tx_ctx)]
-        return build_page(chains, limit, lambda chain: CreatedAtCursor(chain.root.created_at, chain.root.id))
+        return build_page(chains, limit, chain_created_at_cursor)
 
     async def list_jobs(
         self,
@@ -921,7 +912,7 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
             InvalidCursorError: `cursor` is not a cursor of this listing.
         """
         self._check_open()
-        descending = _check_order(order_direction)
+        descending = check_order_direction(order_direction)
         check_page_limit(limit)
         params = _Params()
         where: list[str] = []
@@ -934,7 +925,7 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
         chain_ids = self._ids_filter(filter.chain_id)
         job_ids = self._ids_filter(filter.job_id)
         if chain_ids == [] or job_ids == []:
-            return build_page([], limit, _created_at_cursor)
+            return build_page([], limit, job_created_at_cursor)
         if chain_ids is not None:
             where.append(f"j.chain_id = ANY({params.add(chain_ids)}::text[]::{{id_type}}[])")
         if job_ids is not None:
@@ -953,7 +944,7 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
             + f"ORDER BY j.created_at {direction}, j.id {direction} LIMIT {params.add(limit + 1)}::int"
         )
         jobs = [job_from_row(row) for row in await self._list(sql, params, tx_ctx)]
-        return build_page(jobs, limit, _created_at_cursor)
+        return build_page(jobs, limit, job_created_at_cursor)
 
     async def list_chain_jobs(
         self,
@@ -970,11 +961,11 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
             InvalidCursorError: `cursor` is not a chain-jobs cursor.
         """
         self._check_open()
-        descending = _check_order(order_direction)
+        descending = check_order_direction(order_direction)
         check_page_limit(limit)
         canonical = self._canonical_id(chain_id)
         if canonical is None:
-            return build_page([], limit, _chain_index_cursor)
+            return build_page([], limit, job_chain_index_cursor)
         params = _Params(canonical)
         where = ["j.chain_id = $1::text::{id_type}"]
         keyset = self._cursor_condition(params, cursor, descending, "j.chain_index", "j.id")
@@ -987,7 +978,7 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
             f"ORDER BY j.chain_index {direction}, j.id {direction} LIMIT {params.add(limit + 1)}::int"
         )
         jobs = [job_from_row(row) for row in await self._list(sql, params, tx_ctx)]
-        return build_page(jobs, limit, _chain_index_cursor)
+        return build_page(jobs, limit, job_chain_index_cursor)
 
     async def list_blocked_jobs(
         self,
@@ -1004,11 +995,11 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
             InvalidCursorError: `cursor` is not a cursor of this listing.
         """
         self._check_open()
-        descending = _check_order(order_direction)
+        descending = check_order_direction(order_direction)
         check_page_limit(limit)
         canonical = self._canonical_id(chain_id)
         if canonical is None:
-            return build_page([], limit, _created_at_cursor)
+            return build_page([], limit, job_created_at_cursor)
         params = _Params(canonical)
         where = ["j.id IN (SELECT jb.job_id FROM {job_blocker} jb WHERE jb.blocked_by_chain_id = $1::text::{id_type})"]
         keyset = self._cursor_condition(params, cursor, descending, "j.created_at", "j.id")
@@ -1021,7 +1012,7 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
             f"ORDER BY j.created_at {direction}, j.id {direction} LIMIT {params.add(limit + 1)}::int"
         )
         jobs = [job_from_row(row) for row in await self._list(sql, params, tx_ctx)]
-        return build_page(jobs, limit, _created_at_cursor)
+        return build_page(jobs, limit, job_created_at_cursor)
 
     # --- schema and maintenance ---------------------------------------------------------
 
@@ -1111,14 +1102,6 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
         close = getattr(self._provider, "close", None)
         if close is not None:
             await close()
-
-
-def _created_at_cursor(job: StateJob) -> CreatedAtCursor:
-    return CreatedAtCursor(job.created_at, job.id)
-
-
-def _chain_index_cursor(job: StateJob) -> ChainIndexCursor:
-    return ChainIndexCursor(job.chain_index, job.id)
 
 
 async def create_pg_state_adapter(

@@ -30,10 +30,16 @@ from queuert.adapters import (
     TriggeredJobs,
     UnblockedJobs,
     build_page,
+    chain_created_at_cursor,
+    check_caller_ids,
+    check_order_direction,
     check_page_limit,
     decode_cursor,
     encode_json,
+    job_chain_index_cursor,
+    job_created_at_cursor,
     run_migrations,
+    trigger_refusals,
     validate_sql_identifier,
 )
 from queuert.adapters import generate_id as default_generate_id
@@ -97,12 +103,6 @@ def _dumps(value: object) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _check_order(order_direction: OrderDirection) -> bool:
-    if order_direction not in ("asc", "desc"):
-        raise ValueError(f"order_direction must be 'asc' or 'desc', got {order_direction!r}")
-    return order_direction == "desc"
-
-
 def _schedule_params(schedule: ScheduleOptions | None) -> tuple[str | None, str | None]:
     """The (absolute time, relative modifier) pair the SQL turns into `max(requested, now)`."""
     if schedule is None:
@@ -110,18 +110,6 @@ def _schedule_params(schedule: ScheduleOptions | None) -> tuple[str | None, str 
     if isinstance(schedule, ScheduleAt):
         return format_time(schedule.at), None
     return None, relative_time(schedule.after_ms)
-
-
-def _created_at_cursor(job: StateJob) -> CreatedAtCursor:
-    return CreatedAtCursor(created_at=job.created_at, id=job.id)
-
-
-def _chain_cursor(chain: StateChain) -> CreatedAtCursor:
-    return _created_at_cursor(chain.root)
-
-
-def _chain_index_cursor(job: StateJob) -> ChainIndexCursor:
-    return ChainIndexCursor(chain_index=job.chain_index, id=job.id)
 
 
 class _Where:
@@ -399,21 +387,8 @@ class SqliteStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
         self._check_open()
         if not jobs:
             return []
-        self._check_caller_ids(jobs)
+        check_caller_ids(jobs, self._validate_id)
         return await self._in_transaction(tx_ctx, lambda tx: self._create_jobs(tx, jobs))
-
-    def _check_caller_ids(self, jobs: Sequence[CreateJobParams]) -> None:
-        seen: set[str] = set()
-        for params in jobs:
-            if params.id is None:
-                continue
-            if self._validate_id is not None and not self._validate_id(params.id):
-                raise InvalidJobIdError(id=params.id, source="caller")
-            if params.id in seen:
-                raise DuplicateJobIdError(
-                    f"Job id {params.id!r} appears more than once in one create_jobs batch", id=params.id
-                )
-            seen.add(params.id)
 
     async def _create_jobs(self, tx: TxCtxT, jobs: Sequence[CreateJobParams]) -> list[CreatedJob]:
         results: list[CreatedJob | None] = [None] * len(jobs)
@@ -795,12 +770,7 @@ class SqliteStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
             str(row["id"]): cast("JobStatus", row["status"])
             for row in await self._query(tx, "job_statuses", (ids_json,))
         }
-        return TriggeredJobs(
-            not_found=tuple(job_id for job_id in unique if job_id not in statuses),
-            not_triggerable=tuple(
-                (job_id, statuses[job_id]) for job_id in unique if job_id in statuses and statuses[job_id] != "pending"
-            ),
-        )
+        return trigger_refusals(unique, statuses)
 
     # --- listings ---------------------------------------------------------------------
 
@@ -837,7 +807,7 @@ class SqliteStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
             InvalidCursorError: `cursor` is not a cursor of this listing.
         """
         self._check_open()
-        descending = _check_order(order_direction)
+        descending = check_order_direction(order_direction)
         check_page_limit(limit)
         after = decode_cursor(cursor, "created_at") if cursor is not None else None
         where = _Where("j.chain_index = 0", "j.chain_id = j.id")
@@ -862,7 +832,7 @@ class SqliteStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
             f"ORDER BY j.created_at {direction}, j.id {direction} LIMIT ?"
         )
         rows = await self._query_dynamic(tx_ctx, sql, [*where.params, limit + 1], CHAIN_COLUMN_TYPES)
-        return build_page([decode_chain(row) for row in rows], limit, _chain_cursor)
+        return build_page([decode_chain(row) for row in rows], limit, chain_created_at_cursor)
 
     async def list_jobs(
         self,
@@ -879,7 +849,7 @@ class SqliteStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
             InvalidCursorError: `cursor` is not a cursor of this listing.
         """
         self._check_open()
-        descending = _check_order(order_direction)
+        descending = check_order_direction(order_direction)
         check_page_limit(limit)
         after = decode_cursor(cursor, "created_at") if cursor is not None else None
         where = _Where()
@@ -891,7 +861,7 @@ class SqliteStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
         self._add_created_at_range(where, "j.created_at", filter.from_, filter.to)
         if after is not None:
             self._add_keyset(where, "j.created_at", descending, format_time(after.created_at), after.id)
-        return await self._list_job_rows(tx_ctx, where, "j.created_at", descending, limit, _created_at_cursor)
+        return await self._list_job_rows(tx_ctx, where, "j.created_at", descending, limit, job_created_at_cursor)
 
     async def list_chain_jobs(
         self,
@@ -908,14 +878,14 @@ class SqliteStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
             InvalidCursorError: `cursor` is not a chain-jobs cursor.
         """
         self._check_open()
-        descending = _check_order(order_direction)
+        descending = check_order_direction(order_direction)
         check_page_limit(limit)
         after = decode_cursor(cursor, "chain_index") if cursor is not None else None
         where = _Where()
         where.add("j.chain_id = ?", chain_id)
         if after is not None:
             self._add_keyset(where, "j.chain_index", descending, after.chain_index, after.id)
-        return await self._list_job_rows(tx_ctx, where, "j.chain_index", descending, limit, _chain_index_cursor)
+        return await self._list_job_rows(tx_ctx, where, "j.chain_index", descending, limit, job_chain_index_cursor)
 
     async def list_blocked_jobs(
         self,
@@ -932,14 +902,14 @@ class SqliteStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
             InvalidCursorError: `cursor` is not a cursor of this listing.
         """
         self._check_open()
-        descending = _check_order(order_direction)
+        descending = check_order_direction(order_direction)
         check_page_limit(limit)
         after = decode_cursor(cursor, "created_at") if cursor is not None else None
         where = _Where()
         where.add(f"j.id IN (SELECT b.job_id FROM {self._blocker_table} b WHERE b.blocked_by_chain_id = ?)", chain_id)
         if after is not None:
             self._add_keyset(where, "j.created_at", descending, format_time(after.created_at), after.id)
-        return await self._list_job_rows(tx_ctx, where, "j.created_at", descending, limit, _created_at_cursor)
+        return await self._list_job_rows(tx_ctx, where, "j.created_at", descending, limit, job_created_at_cursor)
 
     async def _list_job_rows(
         self,

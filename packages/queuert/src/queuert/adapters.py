@@ -5,6 +5,12 @@ observability adapter (see the "Writing an adapter" docs page). Every method's d
 states its contract; `queuert.conformance` (shipped with core) checks an adapter against it.
 """
 
+from ._adapter_support import chain_created_at_cursor as chain_created_at_cursor
+from ._adapter_support import check_caller_ids as check_caller_ids
+from ._adapter_support import check_order_direction as check_order_direction
+from ._adapter_support import job_chain_index_cursor as job_chain_index_cursor
+from ._adapter_support import job_created_at_cursor as job_created_at_cursor
+from ._adapter_support import trigger_refusals as trigger_refusals
 from ._cursor import ChainIndexCursor as ChainIndexCursor
 from ._cursor import CreatedAtCursor as CreatedAtCursor
 from ._cursor import Cursor as Cursor
@@ -128,12 +134,17 @@ __all__ = (
     "UnblockedJobs",
     "Unsubscribe",
     "build_page",
+    "chain_created_at_cursor",
+    "check_caller_ids",
+    "check_order_direction",
     "check_page_limit",
     "decode_cursor",
     "decode_json_column",
     "encode_cursor",
     "encode_json",
     "generate_id",
+    "job_chain_index_cursor",
+    "job_created_at_cursor",
     "job_from_json",
     "job_from_row",
     "plan_migrations",
@@ -141,6 +152,7 @@ __all__ = (
     "run_migrations",
     "split_sql_statements",
     "statement_id",
+    "trigger_refusals",
     "validate_sql_identifier",
     "validate_uuid",
 )

@@ -22,9 +22,15 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar, cast
 
+from .._adapter_support import (
+    chain_created_at_cursor,
+    check_caller_ids,
+    check_order_direction,
+    job_chain_index_cursor,
+    job_created_at_cursor,
+    trigger_refusals,
+)
 from .._cursor import (
-    ChainIndexCursor,
-    CreatedAtCursor,
     build_page,
     check_page_limit,
     decode_cursor,
@@ -33,7 +39,6 @@ from .._entities import (
     ChainFilter,
     DeduplicationOptions,
     JobFilter,
-    JobStatus,
     JsonValue,
     OrderDirection,
     Page,
@@ -238,13 +243,6 @@ def _scheduled_at(schedule: ScheduleOptions | None, now: datetime) -> datetime:
     return max(requested, now)
 
 
-def _check_order(order_direction: OrderDirection) -> bool:
-    """Validate the direction; return whether it is descending."""
-    if order_direction not in ("asc", "desc"):
-        raise ValueError(f"order_direction must be 'asc' or 'desc', got {order_direction!r}")
-    return order_direction == "desc"
-
-
 def _scan(
     keys: Sequence[KeyT],
     after: KeyT | None,
@@ -268,18 +266,6 @@ def _scan(
             if len(found) > limit:
                 break
     return found
-
-
-def _created_at_cursor(job: StateJob) -> CreatedAtCursor:
-    return CreatedAtCursor(created_at=job.created_at, id=job.id)
-
-
-def _chain_cursor(chain: StateChain) -> CreatedAtCursor:
-    return _created_at_cursor(chain.root)
-
-
-def _chain_index_cursor(job: StateJob) -> ChainIndexCursor:
-    return ChainIndexCursor(chain_index=job.chain_index, id=job.id)
 
 
 class InProcessStateAdapter(StateAdapter[InProcessTx]):
@@ -636,21 +622,8 @@ class InProcessStateAdapter(StateAdapter[InProcessTx]):
         self._check_open()
         if not jobs:
             return []
-        self._check_caller_ids(jobs)
+        check_caller_ids(jobs, self._validate_id)
         return await self._write(tx_ctx, lambda journal: self._create_jobs(journal, jobs))
-
-    def _check_caller_ids(self, jobs: Sequence[CreateJobParams]) -> None:
-        seen: set[str] = set()
-        for params in jobs:
-            if params.id is None:
-                continue
-            if self._validate_id is not None and not self._validate_id(params.id):
-                raise InvalidJobIdError(id=params.id, source="caller")
-            if params.id in seen:
-                raise DuplicateJobIdError(
-                    f"Job id {params.id!r} appears more than once in one create_jobs batch", id=params.id
-                )
-            seen.add(params.id)
 
     def _create_jobs(self, journal: _Journal, jobs: Sequence[CreateJobParams]) -> list[CreatedJob]:
         now = self._now()
@@ -939,12 +912,9 @@ class InProcessStateAdapter(StateAdapter[InProcessTx]):
     def _trigger_jobs(self, journal: _Journal, job_ids: Sequence[str]) -> TriggeredJobs:
         unique = list(dict.fromkeys(job_ids))
         jobs = {job_id: self._job(job_id) for job_id in unique}
-        not_found = tuple(job_id for job_id, job in jobs.items() if job is None)
-        not_triggerable: tuple[tuple[str, JobStatus], ...] = tuple(
-            (job.id, job.status) for job in jobs.values() if job is not None and job.status != "pending"
-        )
-        if not_found or not_triggerable:
-            return TriggeredJobs(not_found=not_found, not_triggerable=not_triggerable)
+        refusals = trigger_refusals(unique, {job_id: job.status for job_id, job in jobs.items() if job is not None})
+        if refusals.not_found or refusals.not_triggerable:
+            return refusals
         now = self._now()
         return TriggeredJobs(
             jobs=tuple(self._update(journal, replace(cast("StateJob", job), scheduled_at=now)) for job in jobs.values())
@@ -966,7 +936,7 @@ class InProcessStateAdapter(StateAdapter[InProcessTx]):
         Raises:
             InvalidCursorError: `cursor` is not a cursor of this listing.
         """
-        descending = _check_order(order_direction)
+        descending = check_order_direction(order_direction)
         check_page_limit(limit)
         after = decode_cursor(cursor, "created_at").key if cursor is not None else None
         return await self._read(tx_ctx, lambda: self._list_chains(filter, descending, after, limit))
@@ -1003,7 +973,7 @@ class InProcessStateAdapter(StateAdapter[InProcessTx]):
                 return None
             return chain
 
-        return build_page(_scan(keys, after, descending, limit, resolve), limit, _chain_cursor)
+        return build_page(_scan(keys, after, descending, limit, resolve), limit, chain_created_at_cursor)
 
     async def list_jobs(
         self,
@@ -1019,7 +989,7 @@ class InProcessStateAdapter(StateAdapter[InProcessTx]):
         Raises:
             InvalidCursorError: `cursor` is not a cursor of this listing.
         """
-        descending = _check_order(order_direction)
+        descending = check_order_direction(order_direction)
         check_page_limit(limit)
         after = decode_cursor(cursor, "created_at").key if cursor is not None else None
         return await self._read(tx_ctx, lambda: self._list_jobs(filter, descending, after, limit))
@@ -1056,7 +1026,7 @@ class InProcessStateAdapter(StateAdapter[InProcessTx]):
                 return None
             return job
 
-        return build_page(_scan(keys, after, descending, limit, resolve), limit, _created_at_cursor)
+        return build_page(_scan(keys, after, descending, limit, resolve), limit, job_created_at_cursor)
 
     def _chain_job_ids(self, chain_id: str) -> Iterator[str]:
         chain = self._chains.get(chain_id)
@@ -1077,7 +1047,7 @@ class InProcessStateAdapter(StateAdapter[InProcessTx]):
         Raises:
             InvalidCursorError: `cursor` is not a chain-jobs cursor.
         """
-        descending = _check_order(order_direction)
+        descending = check_order_direction(order_direction)
         check_page_limit(limit)
         after = decode_cursor(cursor, "chain_index").key if cursor is not None else None
 
@@ -1087,7 +1057,7 @@ class InProcessStateAdapter(StateAdapter[InProcessTx]):
                 return Page([], None)
             keys = [(i, chain.by_index[i]) for i in chain.indices]
             found = _scan(keys, after, descending, limit, lambda key: self._rows[key[1]].job)
-            return build_page(found, limit, _chain_index_cursor)
+            return build_page(found, limit, job_chain_index_cursor)
 
         return await self._read(tx_ctx, op)
 
@@ -1105,7 +1075,7 @@ class InProcessStateAdapter(StateAdapter[InProcessTx]):
         Raises:
             InvalidCursorError: `cursor` is not a cursor of this listing.
         """
-        descending = _check_order(order_direction)
+        descending = check_order_direction(order_direction)
         check_page_limit(limit)
         after = decode_cursor(cursor, "created_at").key if cursor is not None else None
 
@@ -1113,7 +1083,7 @@ class InProcessStateAdapter(StateAdapter[InProcessTx]):
             jobs = [self._rows[j].job for j in self._dependents_of.get(chain_id, {})]
             keys = sorted((job.created_at, job.id) for job in jobs)
             found = _scan(keys, after, descending, limit, lambda key: self._rows[key[1]].job)
-            return build_page(found, limit, _created_at_cursor)
+            return build_page(found, limit, job_created_at_cursor)
 
         return await self._read(tx_ctx, op)
 

@@ -1,0 +1,124 @@
+"""`queuert.testing.services`: a reachable server is used, an unreachable one skips, and fails under CI=true."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from typing import TYPE_CHECKING
+
+import pytest
+
+from queuert.testing.services import resolve_service
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+
+def _closed_port() -> int:
+    # Bound then released: nothing listens there, so a connection is refused at once.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+async def _tcp_probe(url: str) -> None:
+    host, port = url.removeprefix("tcp://").split(":")
+    _, writer = await asyncio.open_connection(host, int(port))
+    writer.close()
+    await writer.wait_closed()
+
+
+def _no_container() -> tuple[str, Callable[[], None]]:
+    raise RuntimeError("containers are not wanted in this test")
+
+
+@pytest.fixture
+def listening_url() -> Iterator[str]:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+
+
+def _resolve(url: str, monkeypatch: pytest.MonkeyPatch, *, ci: str | None) -> str:
+    monkeypatch.setenv("QUEUERT_TEST_SERVICE_URL", url)
+    if ci is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", ci)
+    with resolve_service(
+        "Example",
+        env_var="QUEUERT_TEST_SERVICE_URL",
+        default_url="tcp://127.0.0.1:9",
+        probe=_tcp_probe,
+        container_factory=_no_container,
+    ) as resolved:
+        return resolved
+
+
+def test_a_reachable_server_is_used_as_configured(listening_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _resolve(listening_url, monkeypatch, ci="true") == listening_url
+
+
+def test_the_default_url_is_used_when_the_variable_is_unset(
+    listening_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("QUEUERT_TEST_SERVICE_URL", raising=False)
+    with resolve_service(
+        "Example",
+        env_var="QUEUERT_TEST_SERVICE_URL",
+        default_url=listening_url,
+        probe=_tcp_probe,
+        container_factory=_no_container,
+    ) as resolved:
+        assert resolved == listening_url
+
+
+@pytest.mark.parametrize("ci", [None, "false", ""])
+def test_an_unreachable_server_skips_outside_ci(ci: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"tcp://127.0.0.1:{_closed_port()}"
+    with pytest.raises(pytest.skip.Exception) as caught:
+        _resolve(url, monkeypatch, ci=ci)
+    message = str(caught.value)
+    assert message.startswith("Example unavailable:")
+    assert url in message
+    assert "QUEUERT_TEST_SERVICE_URL" in message
+
+
+@pytest.mark.parametrize("ci", ["true", "TRUE"])
+def test_an_unreachable_server_fails_with_ci_true(ci: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"tcp://127.0.0.1:{_closed_port()}"
+    with pytest.raises(pytest.fail.Exception) as caught:
+        _resolve(url, monkeypatch, ci=ci)
+    message = str(caught.value)
+    assert message.startswith("Example unavailable:")
+    assert "CI=true" in message
+
+
+def test_a_failing_container_factory_is_named_in_the_skip(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Pretend a container could be started, so the factory itself is called and fails.
+    import queuert.testing.services as services
+
+    monkeypatch.setattr(services, "_container_unavailable_reason", lambda: None)
+    with pytest.raises(pytest.skip.Exception) as caught:
+        _resolve(f"tcp://127.0.0.1:{_closed_port()}", monkeypatch, ci=None)
+    assert "containers are not wanted in this test" in str(caught.value)
+
+
+def test_a_started_container_is_used_and_stopped(monkeypatch: pytest.MonkeyPatch, listening_url: str) -> None:
+    import queuert.testing.services as services
+
+    stopped: list[bool] = []
+    monkeypatch.setattr(services, "_container_unavailable_reason", lambda: None)
+    monkeypatch.setenv("QUEUERT_TEST_SERVICE_URL", f"tcp://127.0.0.1:{_closed_port()}")
+    with resolve_service(
+        "Example",
+        env_var="QUEUERT_TEST_SERVICE_URL",
+        default_url="tcp://127.0.0.1:9",
+        probe=_tcp_probe,
+        container_factory=lambda: (listening_url, lambda: stopped.append(True)),
+    ) as resolved:
+        assert resolved == listening_url
+        assert stopped == []
+    assert stopped == [True]
