@@ -123,7 +123,6 @@ __version__ = "0.1.0"
 __all__ = (
     "AbortController",
     "AbortSignal",
-    # errors
     "AdapterClosedError",
     "AttemptContext",
     "AttemptHandler",
@@ -132,19 +131,15 @@ __all__ = (
     "AttemptSignal",
     "AttemptUsageError",
     "BackoffConfig",
-    # jobs and chains
     "BlockedChain",
     "BlockedJob",
     "BlockerReference",
     "BlockerReferenceError",
-    # job types
     "BlockerSlot",
     "Chain",
-    # options and listings
     "ChainFilter",
     "ChainLike",
     "ChainNotFoundError",
-    # client
     "Client",
     "CompleteContext",
     "CompletedChain",
@@ -157,12 +152,10 @@ __all__ = (
     "DuplicateJobTypeError",
     "EntryJobType",
     "Extras",
-    # transaction hooks
     "HookDefinition",
     "HookKey",
     "HookNotRegisteredError",
     "HooksSavepoint",
-    # adapters shipped in core
     "InProcessNotifyAdapter",
     "InProcessStateAdapter",
     "InProcessTx",
@@ -186,7 +179,6 @@ __all__ = (
     "JobTypesOptions",
     "JsonValue",
     "LeaseConfig",
-    # logging
     "Log",
     "LogEntry",
     "LogLevel",
