@@ -37,22 +37,26 @@ TxCtxT = TypeVar("TxCtxT")
 ResultT = TypeVar("ResultT")
 
 
-class ObservedStateAdapter(StateAdapter[TxCtxT]):
-    """Delegates to the user's state adapter; a failing operation emits `state_adapter_error` and re-raises."""
+class DelegatingStateAdapter(StateAdapter[TxCtxT]):
+    """Forwards every operation to `inner`, each through `_intercept` (transactions through `_intercept_transaction`).
 
-    def __init__(self, inner: StateAdapter[TxCtxT], observability: Observability) -> None:
+    Subclasses decide what happens around a call (report a failure, inject one) by
+    overriding those two hooks; savepoints and `close` are always forwarded as they are.
+    """
+
+    def __init__(self, inner: StateAdapter[TxCtxT]) -> None:
         self.inner = inner
-        self._observability = observability
 
-    async def _call(self, operation: str, call: Awaitable[ResultT]) -> ResultT:
-        try:
-            return await call
-        except Exception as error:
-            self._observability.state_adapter_error(operation=operation, error=error)
-            raise
+    async def _intercept(self, operation: str, call: Callable[[], Awaitable[ResultT]]) -> ResultT:
+        """Run one forwarded operation; the default just runs it."""
+        return await call()
+
+    async def _intercept_transaction(self, call: Callable[[], Awaitable[ResultT]]) -> ResultT:
+        """Run a forwarded `with_transaction`; the default just runs it."""
+        return await call()
 
     async def with_transaction(self, fn: Callable[[TxCtxT], Awaitable[ResultT]]) -> ResultT:
-        return await self.inner.with_transaction(fn)
+        return await self._intercept_transaction(lambda: self.inner.with_transaction(fn))
 
     async def with_savepoint(self, tx_ctx: TxCtxT, fn: Callable[[TxCtxT], Awaitable[ResultT]]) -> ResultT:
         return await self.inner.with_savepoint(tx_ctx, fn)
@@ -60,71 +64,79 @@ class ObservedStateAdapter(StateAdapter[TxCtxT]):
     async def get_job(
         self, job_id: str, *, tx_ctx: TxCtxT | None = None, lock: LockMode | None = None
     ) -> StateJob | None:
-        return await self._call("get_job", self.inner.get_job(job_id, tx_ctx=tx_ctx, lock=lock))
+        return await self._intercept("get_job", lambda: self.inner.get_job(job_id, tx_ctx=tx_ctx, lock=lock))
 
     async def get_chain(
         self, chain_id: str, *, tx_ctx: TxCtxT | None = None, lock: LockMode | None = None
     ) -> StateChain | None:
-        return await self._call("get_chain", self.inner.get_chain(chain_id, tx_ctx=tx_ctx, lock=lock))
+        return await self._intercept("get_chain", lambda: self.inner.get_chain(chain_id, tx_ctx=tx_ctx, lock=lock))
 
     async def create_jobs(self, jobs: Sequence[CreateJobParams], *, tx_ctx: TxCtxT | None = None) -> list[CreatedJob]:
-        return await self._call("create_jobs", self.inner.create_jobs(jobs, tx_ctx=tx_ctx))
+        return await self._intercept("create_jobs", lambda: self.inner.create_jobs(jobs, tx_ctx=tx_ctx))
 
     async def add_jobs_blockers(
         self, job_blockers: Sequence[JobBlockersParams], *, tx_ctx: TxCtxT | None = None
     ) -> list[AddedJobBlockers]:
-        return await self._call("add_jobs_blockers", self.inner.add_jobs_blockers(job_blockers, tx_ctx=tx_ctx))
+        return await self._intercept(
+            "add_jobs_blockers", lambda: self.inner.add_jobs_blockers(job_blockers, tx_ctx=tx_ctx)
+        )
 
     async def unblock_jobs(self, blocked_by_chain_id: str, *, tx_ctx: TxCtxT | None = None) -> UnblockedJobs:
-        return await self._call("unblock_jobs", self.inner.unblock_jobs(blocked_by_chain_id, tx_ctx=tx_ctx))
+        return await self._intercept(
+            "unblock_jobs", lambda: self.inner.unblock_jobs(blocked_by_chain_id, tx_ctx=tx_ctx)
+        )
 
     async def get_job_blockers(self, job_id: str, *, tx_ctx: TxCtxT | None = None) -> list[StateChain]:
-        return await self._call("get_job_blockers", self.inner.get_job_blockers(job_id, tx_ctx=tx_ctx))
+        return await self._intercept("get_job_blockers", lambda: self.inner.get_job_blockers(job_id, tx_ctx=tx_ctx))
 
     async def get_next_job_available_in_ms(
         self, type_names: Sequence[str], *, tx_ctx: TxCtxT | None = None
     ) -> int | None:
-        return await self._call(
-            "get_next_job_available_in_ms", self.inner.get_next_job_available_in_ms(type_names, tx_ctx=tx_ctx)
+        return await self._intercept(
+            "get_next_job_available_in_ms", lambda: self.inner.get_next_job_available_in_ms(type_names, tx_ctx=tx_ctx)
         )
 
     async def acquire_job(self, type_names: Sequence[str], *, tx_ctx: TxCtxT | None = None) -> AcquiredJob:
-        return await self._call("acquire_job", self.inner.acquire_job(type_names, tx_ctx=tx_ctx))
+        return await self._intercept("acquire_job", lambda: self.inner.acquire_job(type_names, tx_ctx=tx_ctx))
 
     async def renew_job_lease(
         self, job_id: str, *, worker_id: str, lease_duration_ms: float, tx_ctx: TxCtxT | None = None
     ) -> StateJob:
-        return await self._call(
+        return await self._intercept(
             "renew_job_lease",
-            self.inner.renew_job_lease(job_id, worker_id=worker_id, lease_duration_ms=lease_duration_ms, tx_ctx=tx_ctx),
+            lambda: self.inner.renew_job_lease(
+                job_id, worker_id=worker_id, lease_duration_ms=lease_duration_ms, tx_ctx=tx_ctx
+            ),
         )
 
     async def reschedule_job(
         self, job_id: str, *, schedule: ScheduleOptions, error: str | None, tx_ctx: TxCtxT | None = None
     ) -> StateJob:
-        return await self._call(
-            "reschedule_job", self.inner.reschedule_job(job_id, schedule=schedule, error=error, tx_ctx=tx_ctx)
+        return await self._intercept(
+            "reschedule_job", lambda: self.inner.reschedule_job(job_id, schedule=schedule, error=error, tx_ctx=tx_ctx)
         )
 
     async def complete_job(
         self, job_id: str, *, output: JsonValue, worker_id: str | None, tx_ctx: TxCtxT | None = None
     ) -> StateJob:
-        return await self._call(
-            "complete_job", self.inner.complete_job(job_id, output=output, worker_id=worker_id, tx_ctx=tx_ctx)
+        return await self._intercept(
+            "complete_job", lambda: self.inner.complete_job(job_id, output=output, worker_id=worker_id, tx_ctx=tx_ctx)
         )
 
     async def reap_expired_job_lease(
         self, type_names: Sequence[str], *, ignored_job_ids: Sequence[str] = (), tx_ctx: TxCtxT | None = None
     ) -> ReapedJob | None:
-        return await self._call(
+        return await self._intercept(
             "reap_expired_job_lease",
-            self.inner.reap_expired_job_lease(type_names, ignored_job_ids=ignored_job_ids, tx_ctx=tx_ctx),
+            lambda: self.inner.reap_expired_job_lease(type_names, ignored_job_ids=ignored_job_ids, tx_ctx=tx_ctx),
         )
 
     async def delete_chains(
         self, chain_ids: Sequence[str], *, cascade: bool = False, tx_ctx: TxCtxT | None = None
     ) -> DeletedChains:
-        return await self._call("delete_chains", self.inner.delete_chains(chain_ids, cascade=cascade, tx_ctx=tx_ctx))
+        return await self._intercept(
+            "delete_chains", lambda: self.inner.delete_chains(chain_ids, cascade=cascade, tx_ctx=tx_ctx)
+        )
 
     async def list_chains(
         self,
@@ -135,9 +147,9 @@ class ObservedStateAdapter(StateAdapter[TxCtxT]):
         limit: int = 50,
         tx_ctx: TxCtxT | None = None,
     ) -> Page[StateChain]:
-        return await self._call(
+        return await self._intercept(
             "list_chains",
-            self.inner.list_chains(
+            lambda: self.inner.list_chains(
                 filter=filter, order_direction=order_direction, cursor=cursor, limit=limit, tx_ctx=tx_ctx
             ),
         )
@@ -151,9 +163,9 @@ class ObservedStateAdapter(StateAdapter[TxCtxT]):
         limit: int = 50,
         tx_ctx: TxCtxT | None = None,
     ) -> Page[StateJob]:
-        return await self._call(
+        return await self._intercept(
             "list_jobs",
-            self.inner.list_jobs(
+            lambda: self.inner.list_jobs(
                 filter=filter, order_direction=order_direction, cursor=cursor, limit=limit, tx_ctx=tx_ctx
             ),
         )
@@ -167,9 +179,9 @@ class ObservedStateAdapter(StateAdapter[TxCtxT]):
         limit: int = 50,
         tx_ctx: TxCtxT | None = None,
     ) -> Page[StateJob]:
-        return await self._call(
+        return await self._intercept(
             "list_chain_jobs",
-            self.inner.list_chain_jobs(
+            lambda: self.inner.list_chain_jobs(
                 chain_id, order_direction=order_direction, cursor=cursor, limit=limit, tx_ctx=tx_ctx
             ),
         )
@@ -183,18 +195,33 @@ class ObservedStateAdapter(StateAdapter[TxCtxT]):
         limit: int = 50,
         tx_ctx: TxCtxT | None = None,
     ) -> Page[StateJob]:
-        return await self._call(
+        return await self._intercept(
             "list_blocked_jobs",
-            self.inner.list_blocked_jobs(
+            lambda: self.inner.list_blocked_jobs(
                 chain_id, order_direction=order_direction, cursor=cursor, limit=limit, tx_ctx=tx_ctx
             ),
         )
 
     async def trigger_jobs(self, job_ids: Sequence[str], *, tx_ctx: TxCtxT | None = None) -> TriggeredJobs:
-        return await self._call("trigger_jobs", self.inner.trigger_jobs(job_ids, tx_ctx=tx_ctx))
+        return await self._intercept("trigger_jobs", lambda: self.inner.trigger_jobs(job_ids, tx_ctx=tx_ctx))
 
     async def close(self) -> None:
         await self.inner.close()
+
+
+class ObservedStateAdapter(DelegatingStateAdapter[TxCtxT]):
+    """Delegates to the user's state adapter; a failing operation emits `state_adapter_error` and re-raises."""
+
+    def __init__(self, inner: StateAdapter[TxCtxT], observability: Observability) -> None:
+        super().__init__(inner)
+        self._observability = observability
+
+    async def _intercept(self, operation: str, call: Callable[[], Awaitable[ResultT]]) -> ResultT:
+        try:
+            return await call()
+        except Exception as error:
+            self._observability.state_adapter_error(operation=operation, error=error)
+            raise
 
 
 class ObservedNotifyAdapter(NotifyAdapter):

@@ -6,26 +6,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Generic, TypeAlias, TypeVar
 
 from .._notify_adapter import NotifyAdapter, Unsubscribe
-from .._state_adapter import StateAdapter
+from .._observed import DelegatingStateAdapter
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Sequence
 
-    from .._entities import ChainFilter, JobFilter, JsonValue, OrderDirection, Page, ScheduleOptions
-    from .._state_adapter import (
-        AcquiredJob,
-        AddedJobBlockers,
-        CreatedJob,
-        CreateJobParams,
-        DeletedChains,
-        JobBlockersParams,
-        LockMode,
-        ReapedJob,
-        StateChain,
-        StateJob,
-        TriggeredJobs,
-        UnblockedJobs,
-    )
+    from .._state_adapter import StateAdapter
+
 
 __all__ = ("FaultPlan", "FlakyNotifyAdapter", "FlakyStateAdapter", "fail_operations", "seeded_batches")
 
@@ -107,7 +94,7 @@ class _Faults:
             raise ConnectionResetError(f"{self.what}: injected failure of {operation}")
 
 
-class FlakyStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
+class FlakyStateAdapter(DelegatingStateAdapter[TxCtxT], Generic[TxCtxT]):
     """A state adapter that delegates to `inner` but raises `ConnectionResetError` when `plan` says so.
 
     Every operation can fail, `with_transaction` included (before the transaction begins);
@@ -116,7 +103,7 @@ class FlakyStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
     """
 
     def __init__(self, inner: StateAdapter[TxCtxT], *, plan: FaultPlan | None = None) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self._faults = _Faults(plan if plan is not None else seeded_batches(), "FlakyStateAdapter")
 
     @property
@@ -138,180 +125,14 @@ class FlakyStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
     def enabled(self, value: bool) -> None:
         self._faults.enabled = value
 
-    async def _call(self, operation: str, call: Callable[[], Awaitable[ResultT]]) -> ResultT:
+    async def _intercept(self, operation: str, call: Callable[[], Awaitable[ResultT]]) -> ResultT:
         self._faults.check(operation)
         return await call()
 
-    async def with_transaction(self, fn: Callable[[TxCtxT], Awaitable[ResultT]]) -> ResultT:
-        """Begin a transaction on the inner adapter (may fail first)."""
-        return await self._call("with_transaction", lambda: self.inner.with_transaction(fn))
-
-    async def with_savepoint(self, tx_ctx: TxCtxT, fn: Callable[[TxCtxT], Awaitable[ResultT]]) -> ResultT:
-        """Delegate (never fails)."""
-        return await self.inner.with_savepoint(tx_ctx, fn)
-
-    async def get_job(
-        self, job_id: str, *, tx_ctx: TxCtxT | None = None, lock: LockMode | None = None
-    ) -> StateJob | None:
-        """Delegate (may fail first)."""
-        return await self._call("get_job", lambda: self.inner.get_job(job_id, tx_ctx=tx_ctx, lock=lock))
-
-    async def get_chain(
-        self, chain_id: str, *, tx_ctx: TxCtxT | None = None, lock: LockMode | None = None
-    ) -> StateChain | None:
-        """Delegate (may fail first)."""
-        return await self._call("get_chain", lambda: self.inner.get_chain(chain_id, tx_ctx=tx_ctx, lock=lock))
-
-    async def create_jobs(self, jobs: Sequence[CreateJobParams], *, tx_ctx: TxCtxT | None = None) -> list[CreatedJob]:
-        """Delegate (may fail first)."""
-        return await self._call("create_jobs", lambda: self.inner.create_jobs(jobs, tx_ctx=tx_ctx))
-
-    async def add_jobs_blockers(
-        self, job_blockers: Sequence[JobBlockersParams], *, tx_ctx: TxCtxT | None = None
-    ) -> list[AddedJobBlockers]:
-        """Delegate (may fail first)."""
-        return await self._call("add_jobs_blockers", lambda: self.inner.add_jobs_blockers(job_blockers, tx_ctx=tx_ctx))
-
-    async def unblock_jobs(self, blocked_by_chain_id: str, *, tx_ctx: TxCtxT | None = None) -> UnblockedJobs:
-        """Delegate (may fail first)."""
-        return await self._call("unblock_jobs", lambda: self.inner.unblock_jobs(blocked_by_chain_id, tx_ctx=tx_ctx))
-
-    async def get_job_blockers(self, job_id: str, *, tx_ctx: TxCtxT | None = None) -> list[StateChain]:
-        """Delegate (may fail first)."""
-        return await self._call("get_job_blockers", lambda: self.inner.get_job_blockers(job_id, tx_ctx=tx_ctx))
-
-    async def get_next_job_available_in_ms(
-        self, type_names: Sequence[str], *, tx_ctx: TxCtxT | None = None
-    ) -> int | None:
-        """Delegate (may fail first)."""
-        return await self._call(
-            "get_next_job_available_in_ms", lambda: self.inner.get_next_job_available_in_ms(type_names, tx_ctx=tx_ctx)
-        )
-
-    async def acquire_job(self, type_names: Sequence[str], *, tx_ctx: TxCtxT | None = None) -> AcquiredJob:
-        """Delegate (may fail first)."""
-        return await self._call("acquire_job", lambda: self.inner.acquire_job(type_names, tx_ctx=tx_ctx))
-
-    async def renew_job_lease(
-        self, job_id: str, *, worker_id: str, lease_duration_ms: float, tx_ctx: TxCtxT | None = None
-    ) -> StateJob:
-        """Delegate (may fail first)."""
-        return await self._call(
-            "renew_job_lease",
-            lambda: self.inner.renew_job_lease(
-                job_id, worker_id=worker_id, lease_duration_ms=lease_duration_ms, tx_ctx=tx_ctx
-            ),
-        )
-
-    async def reschedule_job(
-        self, job_id: str, *, schedule: ScheduleOptions, error: str | None, tx_ctx: TxCtxT | None = None
-    ) -> StateJob:
-        """Delegate (may fail first)."""
-        return await self._call(
-            "reschedule_job",
-            lambda: self.inner.reschedule_job(job_id, schedule=schedule, error=error, tx_ctx=tx_ctx),
-        )
-
-    async def complete_job(
-        self, job_id: str, *, output: JsonValue, worker_id: str | None, tx_ctx: TxCtxT | None = None
-    ) -> StateJob:
-        """Delegate (may fail first)."""
-        return await self._call(
-            "complete_job", lambda: self.inner.complete_job(job_id, output=output, worker_id=worker_id, tx_ctx=tx_ctx)
-        )
-
-    async def reap_expired_job_lease(
-        self, type_names: Sequence[str], *, ignored_job_ids: Sequence[str] = (), tx_ctx: TxCtxT | None = None
-    ) -> ReapedJob | None:
-        """Delegate (may fail first)."""
-        return await self._call(
-            "reap_expired_job_lease",
-            lambda: self.inner.reap_expired_job_lease(type_names, ignored_job_ids=ignored_job_ids, tx_ctx=tx_ctx),
-        )
-
-    async def delete_chains(
-        self, chain_ids: Sequence[str], *, cascade: bool = False, tx_ctx: TxCtxT | None = None
-    ) -> DeletedChains:
-        """Delegate (may fail first)."""
-        return await self._call(
-            "delete_chains", lambda: self.inner.delete_chains(chain_ids, cascade=cascade, tx_ctx=tx_ctx)
-        )
-
-    async def list_chains(
-        self,
-        *,
-        filter: ChainFilter,
-        order_direction: OrderDirection = "desc",
-        cursor: str | None = None,
-        limit: int = 50,
-        tx_ctx: TxCtxT | None = None,
-    ) -> Page[StateChain]:
-        """Delegate (may fail first)."""
-        return await self._call(
-            "list_chains",
-            lambda: self.inner.list_chains(
-                filter=filter, order_direction=order_direction, cursor=cursor, limit=limit, tx_ctx=tx_ctx
-            ),
-        )
-
-    async def list_jobs(
-        self,
-        *,
-        filter: JobFilter,
-        order_direction: OrderDirection = "desc",
-        cursor: str | None = None,
-        limit: int = 50,
-        tx_ctx: TxCtxT | None = None,
-    ) -> Page[StateJob]:
-        """Delegate (may fail first)."""
-        return await self._call(
-            "list_jobs",
-            lambda: self.inner.list_jobs(
-                filter=filter, order_direction=order_direction, cursor=cursor, limit=limit, tx_ctx=tx_ctx
-            ),
-        )
-
-    async def list_chain_jobs(
-        self,
-        chain_id: str,
-        *,
-        order_direction: OrderDirection = "asc",
-        cursor: str | None = None,
-        limit: int = 50,
-        tx_ctx: TxCtxT | None = None,
-    ) -> Page[StateJob]:
-        """Delegate (may fail first)."""
-        return await self._call(
-            "list_chain_jobs",
-            lambda: self.inner.list_chain_jobs(
-                chain_id, order_direction=order_direction, cursor=cursor, limit=limit, tx_ctx=tx_ctx
-            ),
-        )
-
-    async def list_blocked_jobs(
-        self,
-        chain_id: str,
-        *,
-        order_direction: OrderDirection = "desc",
-        cursor: str | None = None,
-        limit: int = 50,
-        tx_ctx: TxCtxT | None = None,
-    ) -> Page[StateJob]:
-        """Delegate (may fail first)."""
-        return await self._call(
-            "list_blocked_jobs",
-            lambda: self.inner.list_blocked_jobs(
-                chain_id, order_direction=order_direction, cursor=cursor, limit=limit, tx_ctx=tx_ctx
-            ),
-        )
-
-    async def trigger_jobs(self, job_ids: Sequence[str], *, tx_ctx: TxCtxT | None = None) -> TriggeredJobs:
-        """Delegate (may fail first)."""
-        return await self._call("trigger_jobs", lambda: self.inner.trigger_jobs(job_ids, tx_ctx=tx_ctx))
-
-    async def close(self) -> None:
-        """Close the inner adapter (never fails)."""
-        await self.inner.close()
+    async def _intercept_transaction(self, call: Callable[[], Awaitable[ResultT]]) -> ResultT:
+        # The failure comes before the transaction begins, like a connection that cannot be had.
+        self._faults.check("with_transaction")
+        return await call()
 
 
 class FlakyNotifyAdapter(NotifyAdapter):
