@@ -29,7 +29,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Span, SpanContext
 
 from queuert import create_in_process_state_adapter
-from queuert_otel import OtelObservabilityAdapter, create_otel_observability_adapter
+from queuert_otel import OtelObservabilityAdapter, RolledBackSpans, create_otel_observability_adapter
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
@@ -52,9 +52,13 @@ class Telemetry:
         self.tracer = self.tracer_provider.get_tracer("queuert")
         self.meter = self.meter_provider.get_meter("queuert")
 
-    async def adapter(self, *, meter: bool = True, tracer: bool = True) -> OtelObservabilityAdapter:
+    async def adapter(
+        self, *, meter: bool = True, tracer: bool = True, rolled_back_spans: RolledBackSpans = "error"
+    ) -> OtelObservabilityAdapter:
         return await create_otel_observability_adapter(
-            meter=self.meter if meter else None, tracer=self.tracer if tracer else None
+            meter=self.meter if meter else None,
+            tracer=self.tracer if tracer else None,
+            rolled_back_spans=rolled_back_spans,
         )
 
     @staticmethod

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import logging
+import uuid
+import weakref
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 import pytest
+from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.trace import NoOpTracer, SpanKind, StatusCode
 
 from queuert import (
@@ -32,17 +36,20 @@ from queuert import (
     transaction_hooks,
 )
 from queuert.adapters import JobSpanHandle
+from queuert.errors import DuplicateJobIdError
 from queuert.testing import process_until_idle
-from queuert_otel import OtelObservabilityAdapter
+from queuert_otel import OtelObservabilityAdapter, create_otel_observability_adapter
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from conftest import Telemetry
-    from opentelemetry.sdk.trace import ReadableSpan
+    from opentelemetry.context import Context
+    from opentelemetry.sdk.trace import ReadableSpan, Span
     from opentelemetry.trace import Tracer
 
     from queuert.adapters import JobSpanData, JobSpanResult, StateAdapter, StateJob
+    from queuert_otel import RolledBackSpans
 
     StoredJobs = Callable[[str], Awaitable[list[StateJob]]]
 
@@ -73,8 +80,19 @@ shop = define_job_types(fraud_check, place, charge, ship, audit)
 ORDER_TYPES = ("shop.place", "shop.fraud_check", "shop.charge", "shop.ship")
 
 
-def shop_processors(client: Client[Any], *names: str, fail_charge_once: bool = False) -> Processors[Any]:
-    """Processors for the named shop job types, bound to `client` (one "process")."""
+class HandOffFailed(Exception):
+    pass
+
+
+def shop_processors(
+    client: Client[Any], *names: str, fail_charge_once: bool = False, fail_hand_off_once: bool = False
+) -> Processors[Any]:
+    """Processors for the named shop job types, bound to `client` (one "process").
+
+    `fail_charge_once` fails the first charge attempt before it completes;
+    `fail_hand_off_once` makes the first place attempt's completion callback raise after
+    it started the fraud check and called `continue_with`.
+    """
 
     async def handle_place(ctx: AttemptContext[object, OrderIn, NoOutput]) -> AttemptResult[OrderIn, NoOutput]:
         async def hand_off(complete: CompleteContext[object]) -> ContinuationJob[OrderIn]:
@@ -84,7 +102,10 @@ def shop_processors(client: Client[Any], *names: str, fail_charge_once: bool = F
                 job_type=fraud_check,
                 input=ctx.job.input,
             )
-            return await complete.continue_with(charge, input=ctx.job.input, blockers=[check])
+            continued = await complete.continue_with(charge, input=ctx.job.input, blockers=[check])
+            if fail_hand_off_once and ctx.job.attempt == 1:
+                raise HandOffFailed("the hand-off failed after continue_with")
+            return continued
 
         return await ctx.complete(hand_off)
 
@@ -247,6 +268,292 @@ async def start_fraud_check(client: Client[Any], state: StateAdapter[Any], order
             )
         )
     return started.id
+
+
+# --- rolled-back starts with rolled_back_spans="discard" ------------------------------------
+
+
+class StartedSpans(SpanProcessor):
+    """Every span the SDK started, held weakly: shows which spans were started but never ended."""
+
+    def __init__(self) -> None:
+        self.started: list[tuple[str, weakref.ref[Any]]] = []
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        self.started.append((span.name, weakref.ref(span)))
+
+    def names(self) -> list[str]:
+        return sorted(name for name, _ in self.started)
+
+    def alive(self) -> list[str]:
+        gc.collect()
+        return sorted(name for name, ref in self.started if ref() is not None)
+
+
+def metric_values(telemetry: Telemetry) -> dict[str, dict[frozenset[tuple[str, Any]], float]]:
+    return {name: telemetry.values(name) for name in telemetry.metrics()}
+
+
+async def test_discard_exports_no_span_of_a_rolled_back_start(
+    telemetry: Telemetry, state_adapter: StateAdapter[Any]
+) -> None:
+    client = await new_client(state_adapter, telemetry, rolled_back_spans="discard")
+    check_id = await start_fraud_check(client, state_adapter)
+    assert telemetry.names() == ["create job.shop.fraud_check", "create chain.shop.fraud_check"]
+    check_chain = telemetry.span("create chain.shop.fraud_check")
+    telemetry.exporter.clear()
+    before = metric_values(telemetry)
+    started = StartedSpans()
+    telemetry.tracer_provider.add_span_processor(started)
+
+    class Refused(Exception):
+        pass
+
+    async def start_then_fail(tx: Any, hooks: Any) -> None:
+        check = await client.get_chain(check_id, tx_ctx=tx)
+        assert check is not None
+        await client.start_chain(tx_ctx=tx, transaction_hooks=hooks, job_type=place, input=OrderIn(order_id="2"))
+        await client.start_chain(
+            tx_ctx=tx, transaction_hooks=hooks, job_type=audit, input=OrderIn(order_id="2"), blockers=[check]
+        )
+        raise Refused
+
+    with pytest.raises(Refused):
+        async with transaction_hooks() as hooks:
+            await state_adapter.with_transaction(lambda tx: start_then_fail(tx, hooks))
+
+    # The spans had to start (their contexts went into the INSERTs) but none ended, so none
+    # was exported; nothing holds on to them either. Not one metric moved.
+    assert telemetry.spans() == []
+    assert metric_values(telemetry) == before
+    assert started.names() == [
+        "await chain.shop.fraud_check",
+        "create chain.shop.audit",
+        "create chain.shop.place",
+        "create job.shop.audit",
+        "create job.shop.place",
+    ]
+    assert started.alive() == []
+
+    # A start that commits right after is traced as usual, blocker span included.
+    async def start_audit(tx: Any, hooks: Any) -> str:
+        check = await client.get_chain(check_id, tx_ctx=tx)
+        assert check is not None
+        started = await client.start_chain(
+            tx_ctx=tx, transaction_hooks=hooks, job_type=audit, input=OrderIn(order_id="3"), blockers=[check]
+        )
+        return started.id
+
+    async with transaction_hooks() as hooks:
+        audit_id = await state_adapter.with_transaction(lambda tx: start_audit(tx, hooks))
+
+    assert telemetry.names() == ["create job.shop.audit", "create chain.shop.audit", "await chain.shop.fraud_check"]
+    audit_chain = telemetry.span("create chain.shop.audit")
+    audit_job = telemetry.span("create job.shop.audit")
+    awaiting = telemetry.span("await chain.shop.fraud_check")
+    assert is_child(audit_job, audit_chain)
+    assert is_child(awaiting, audit_job)
+    assert linked(awaiting) == [span_id(check_chain)]
+    for span in (audit_chain, audit_job, awaiting):
+        assert span.status.status_code is StatusCode.UNSET, span.name
+        assert span.events == (), span.name
+    assert dict(audit_job.attributes or {})["queuert.job.id"] == audit_id
+    assert telemetry.values("queuert.chain.created") == {
+        frozenset({("queuert.chain.type", "shop.fraud_check")}): 1,
+        frozenset({("queuert.chain.type", "shop.audit")}): 1,
+    }
+
+
+@pytest.mark.parametrize("mode", ["error", "discard"])
+async def test_a_rolled_back_savepoint_drops_only_its_own_spans(
+    mode: RolledBackSpans, telemetry: Telemetry, state_adapter: StateAdapter[Any]
+) -> None:
+    client = await new_client(state_adapter, telemetry, rolled_back_spans=mode)
+    check_id = await start_fraud_check(client, state_adapter)
+    telemetry.exporter.clear()
+
+    class Refused(Exception):
+        pass
+
+    async with transaction_hooks() as hooks:
+
+        async def batch(tx: Any) -> tuple[str, str]:
+            kept = await client.start_chain(
+                tx_ctx=tx, transaction_hooks=hooks, job_type=place, input=OrderIn(order_id="1")
+            )
+
+            async def optional_part(savepoint_tx: Any) -> None:
+                async with hooks.savepoint():
+                    check = await client.get_chain(check_id, tx_ctx=savepoint_tx)
+                    assert check is not None
+                    await client.start_chain(
+                        tx_ctx=savepoint_tx,
+                        transaction_hooks=hooks,
+                        job_type=audit,
+                        input=OrderIn(order_id="2"),
+                        blockers=[check],
+                    )
+                    await client.start_chain(
+                        tx_ctx=savepoint_tx, transaction_hooks=hooks, job_type=place, input=OrderIn(order_id="2")
+                    )
+                    raise Refused
+
+            with pytest.raises(Refused):
+                await state_adapter.with_savepoint(tx, optional_part)
+            after = await client.start_chain(
+                tx_ctx=tx, transaction_hooks=hooks, job_type=fraud_check, input=OrderIn(order_id="3")
+            )
+            return kept.id, after.id
+
+        kept_id, after_id = await state_adapter.with_transaction(batch)
+
+    # The savepoint's spans end as it rolls back (mode "error") or never (mode "discard");
+    # the starts around it end when the transaction commits.
+    rolled_back = [
+        "create job.shop.audit",
+        "create chain.shop.audit",
+        "await chain.shop.fraud_check",
+        "create job.shop.place",
+        "create chain.shop.place",
+    ]
+    committed = [
+        "create job.shop.place",
+        "create chain.shop.place",
+        "create job.shop.fraud_check",
+        "create chain.shop.fraud_check",
+    ]
+    spans = telemetry.spans()
+    assert [span.name for span in spans] == (rolled_back if mode == "error" else []) + committed
+    kept = spans[-len(committed) :]
+    assert [dict(span.attributes or {})["queuert.chain.id"] for span in kept] == [kept_id] * 2 + [after_id] * 2
+    for span in kept:
+        assert span.status.status_code is StatusCode.UNSET, span.name
+    for span in spans[: -len(committed)]:
+        if span.name.startswith("await chain."):
+            assert (span.status.status_code, list(span.links)) == (StatusCode.UNSET, [])
+        else:
+            assert span.status.status_code is StatusCode.ERROR, span.name
+            assert span.status.description == "SpanRolledBackError: savepoint rolled back"
+            assert "queuert.chain.id" not in dict(span.attributes or {})
+    assert telemetry.values("queuert.chain.created") == {
+        frozenset({("queuert.chain.type", "shop.fraud_check")}): 2,
+        frozenset({("queuert.chain.type", "shop.place")}): 1,
+    }
+
+
+@pytest.mark.parametrize("mode", ["error", "discard"])
+async def test_a_continuation_rolled_back_with_its_callback(
+    mode: RolledBackSpans, telemetry: Telemetry, state_adapter: StateAdapter[Any]
+) -> None:
+    client = await new_client(state_adapter, telemetry, rolled_back_spans=mode)
+    await start_order(client, state_adapter)
+    telemetry.exporter.clear()
+    processors = shop_processors(client, *ORDER_TYPES, fail_hand_off_once=True)
+    summary = await process_until_idle(client, processors, worker_id="w-1", defaults=ZERO_BACKOFF)
+    assert [o.status for o in summary.outcomes] == ["rescheduled", "continued", "completed", "continued", "completed"]
+
+    # The first place attempt started a fraud check and continued with charge (waiting on
+    # it), then its callback raised: all of that rolled back with the completion.
+    rolled_back = [
+        "create job.shop.fraud_check",
+        "create chain.shop.fraud_check",
+        "create job.shop.charge",
+        "await chain.shop.fraud_check",
+    ]
+    names = telemetry.names()
+    first_attempt = names[: names.index("start job-attempt.shop.place") + 1]
+    # Mode "error" ends their spans as the callback's savepoint rolls back, before the
+    # `complete` phase ends; mode "discard" never ends them.
+    assert first_attempt == [*(rolled_back if mode == "error" else []), "complete", "start job-attempt.shop.place"]
+    assert names[len(first_attempt) :] == [
+        "complete",
+        "create job.shop.fraud_check",
+        "create chain.shop.fraud_check",
+        "create job.shop.charge",
+        "await chain.shop.fraud_check",
+        "start job-attempt.shop.place",
+        "complete",
+        "resolve chain.shop.fraud_check",
+        "complete chain.shop.fraud_check",
+        "start job-attempt.shop.fraud_check",
+        "complete",
+        "create job.shop.ship",
+        "start job-attempt.shop.charge",
+        "prepare",
+        "complete",
+        "complete chain.shop.place",
+        "start job-attempt.shop.ship",
+    ]
+    failed = telemetry.spans()[len(first_attempt) - 1]
+    assert failed.status.status_code is StatusCode.ERROR
+    assert failed.status.description == "HandOffFailed: the hand-off failed after continue_with"
+    for span in telemetry.spans()[: len(first_attempt) - 2]:
+        if not span.name.startswith("await chain."):
+            assert span.status.status_code is StatusCode.ERROR, span.name
+            assert span.status.description == "SpanRolledBackError: savepoint rolled back"
+    for span in telemetry.spans()[len(first_attempt) :]:
+        assert span.status.status_code is not StatusCode.ERROR, span.name
+
+
+@pytest.mark.parametrize("mode", ["error", "discard"])
+async def test_a_start_whose_write_failed_ends_in_error_in_either_mode(
+    mode: RolledBackSpans, telemetry: Telemetry, state_adapter: StateAdapter[Any]
+) -> None:
+    client = await new_client(state_adapter, telemetry, rolled_back_spans=mode)
+    order_id = await start_order(client, state_adapter, id=str(uuid.uuid4()))
+    telemetry.exporter.clear()
+
+    with pytest.raises(DuplicateJobIdError):
+        await start_order(client, state_adapter, "o-2", id=order_id)
+
+    # Not a rollback of a successful write: the creation itself failed, which the trace shows.
+    assert telemetry.names() == ["create job.shop.place", "create chain.shop.place"]
+    for span in telemetry.spans():
+        assert span.status.status_code is StatusCode.ERROR, span.name
+        assert (span.status.description or "").startswith("DuplicateJobIdError: "), span.status.description
+        [event] = span.events
+        assert dict(event.attributes or {})["exception.type"] == "queuert.errors.DuplicateJobIdError"
+
+
+async def test_discard_still_ends_a_deduplicated_start_at_once(
+    telemetry: Telemetry, state_adapter: StateAdapter[Any]
+) -> None:
+    client = await new_client(state_adapter, telemetry, rolled_back_spans="discard")
+    key = DeduplicationOptions(key="order-7")
+    first_id = await start_order(client, state_adapter, deduplication=key)
+    telemetry.exporter.clear()
+
+    class Refused(Exception):
+        pass
+
+    async def start_twice_then_fail(tx: Any, hooks: Any) -> None:
+        again = await client.start_chain(
+            tx_ctx=tx, transaction_hooks=hooks, job_type=place, input=OrderIn(order_id="7"), deduplication=key
+        )
+        assert again.deduplicated
+        await client.start_chain(tx_ctx=tx, transaction_hooks=hooks, job_type=place, input=OrderIn(order_id="8"))
+        raise Refused
+
+    with pytest.raises(Refused):
+        async with transaction_hooks() as hooks:
+            await state_adapter.with_transaction(lambda tx: start_twice_then_fail(tx, hooks))
+
+    # The deduplicated start wrote nothing and ended its spans at once, as in the default
+    # mode; the other start rolled back and left nothing.
+    assert telemetry.names() == ["create job.shop.place", "create chain.shop.place"]
+    for span in telemetry.spans():
+        attributes = dict(span.attributes or {})
+        assert (attributes["queuert.chain.id"], attributes["queuert.chain.deduplicated"]) == (first_id, True)
+        assert span.status.status_code is StatusCode.UNSET
+
+
+async def test_rolled_back_spans_takes_error_or_discard(telemetry: Telemetry) -> None:
+    assert (await telemetry.adapter()).rolled_back_spans == "error"
+    assert (await telemetry.adapter(rolled_back_spans="discard")).rolled_back_spans == "discard"
+    with pytest.raises(ValueError, match="rolled_back_spans must be 'error' or 'discard', not 'drop'"):
+        await create_otel_observability_adapter(tracer=telemetry.tracer, rolled_back_spans=cast("Any", "drop"))
+    with pytest.raises(ValueError, match="rolled_back_spans"):
+        OtelObservabilityAdapter(rolled_back_spans=cast("Any", None))
 
 
 async def test_a_deduplicated_start_ends_its_spans_at_once_linked_to_the_existing_chain(

@@ -1042,3 +1042,4 @@ async def test_job_span_ends_in_error_when_its_savepoint_rolls_back() -> None:
     assert isinstance(result, JobSpanError)
     assert isinstance(result.error, SpanRolledBackError)
     assert str(result.error) == "savepoint rolled back"
+    assert result.rolled_back is True

@@ -15,9 +15,11 @@ client = await create_client(..., observability_adapter=adapter)
 """
 
 from ._adapter import OtelObservabilityAdapter as OtelObservabilityAdapter
+from ._adapter import RolledBackSpans as RolledBackSpans
 from ._adapter import create_otel_observability_adapter as create_otel_observability_adapter
 
 __all__ = (
     "OtelObservabilityAdapter",
+    "RolledBackSpans",
     "create_otel_observability_adapter",
 )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+import weakref
+from typing import TYPE_CHECKING, Literal, ParamSpec, TypeAlias, TypeVar, get_args
 
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode, set_span_in_context
 
@@ -23,6 +24,7 @@ from queuert.adapters import (
     JobSpanCreated,
     JobSpanData,
     JobSpanDeduplicated,
+    JobSpanError,
     JobSpanHandle,
     JobSpanResult,
     ObservabilityAdapter,
@@ -41,7 +43,15 @@ if TYPE_CHECKING:
     from opentelemetry.trace import Span, SpanContext, Tracer
     from opentelemetry.util.types import AttributeValue
 
-__all__ = ("OtelObservabilityAdapter", "create_otel_observability_adapter")
+__all__ = ("OtelObservabilityAdapter", "RolledBackSpans", "create_otel_observability_adapter")
+
+RolledBackSpans: TypeAlias = Literal["error", "discard"]
+"""What becomes of the spans a creation started when its transaction (or savepoint) rolls back.
+
+* `"error"` (the default, as the spec and upstream do): `create chain`, `create job` and
+  `await chain` end, the first two with status ERROR and the exception "savepoint rolled back".
+* `"discard"`: none of them is ever ended, so none is exported.
+"""
 
 _logger = logging.getLogger("queuert.otel")
 
@@ -112,17 +122,40 @@ class _SubSpan(SpanHandle):
 
 
 class _JobSpan(JobSpanHandle):
-    """`create job.X`, plus `create chain.X` when the job starts a chain; both end together."""
+    """`create job.X`, plus `create chain.X` when the job starts a chain; both end together.
 
-    __slots__ = ("_chain_span", "_chain_trace_context", "_job_span", "_trace_context")
+    With `open_spans` (the `"discard"` mode) the handle is listed there by its trace context
+    until it ends, so that the blocker spans of its job can find it; a rolled-back creation
+    then leaves its spans unended (an SDK span that never ends is never exported) and marks
+    itself `discarded` for those blocker spans.
+    """
+
+    __slots__ = (
+        "_chain_span",
+        "_chain_trace_context",
+        "_job_span",
+        "_open_spans",
+        "_trace_context",
+        "discarded",
+    )
 
     def __init__(
-        self, *, chain_span: Span | None, job_span: Span, chain_trace_context: str, trace_context: str
+        self,
+        *,
+        chain_span: Span | None,
+        job_span: Span,
+        chain_trace_context: str,
+        trace_context: str,
+        open_spans: weakref.WeakValueDictionary[str, _JobSpan] | None,
     ) -> None:
         self._chain_span = chain_span
         self._job_span = job_span
         self._chain_trace_context = chain_trace_context
         self._trace_context = trace_context
+        self._open_spans = open_spans
+        self.discarded = False
+        if open_spans is not None:
+            open_spans[trace_context] = self
 
     def get_chain_trace_context(self) -> str:
         return self._chain_trace_context
@@ -132,6 +165,14 @@ class _JobSpan(JobSpanHandle):
 
     @_never_raises
     def end(self, result: JobSpanResult) -> None:
+        open_spans, self._open_spans = self._open_spans, None
+        if open_spans is not None:
+            open_spans.pop(self._trace_context, None)
+            if isinstance(result, JobSpanError) and result.rolled_back:
+                # Left unended on purpose: the SDK hands a span to its processors (and so to
+                # the exporters) only when it ends. Nothing of the adapter keeps it.
+                self.discarded = True
+                return
         job_span, chain_span = self._job_span, self._chain_span
         spans = [job_span] if chain_span is None else [job_span, chain_span]
         if isinstance(result, JobSpanCreated | JobSpanDeduplicated):
@@ -155,19 +196,28 @@ class _JobSpan(JobSpanHandle):
 
 
 class _BlockerSpan(BlockerSpanHandle):
-    """`await chain.X`: a new job starts waiting on one blocker chain."""
+    """`await chain.X`: a new job starts waiting on one blocker chain.
 
-    __slots__ = ("_span", "_trace_context")
+    `job` is the blocked job's open span handle in the `"discard"` mode. The core ends a
+    rolled-back job span before the blocker spans of that job (buffered callbacks run in
+    registration order), so by then `job.discarded` says whether this span goes too.
+    """
 
-    def __init__(self, span: Span, trace_context: str) -> None:
+    __slots__ = ("_job", "_span", "_trace_context")
+
+    def __init__(self, span: Span, trace_context: str, job: _JobSpan | None = None) -> None:
         self._span = span
         self._trace_context = trace_context
+        self._job = job
 
     def get_trace_context(self) -> str:
         return self._trace_context
 
     @_never_raises
     def end(self, blocker_chain_trace_context: str | None) -> None:
+        job, self._job = self._job, None
+        if job is not None and job.discarded:
+            return
         blocker_chain = parse_traceparent(blocker_chain_trace_context)
         if blocker_chain is not None:
             self._span.add_link(blocker_chain)
@@ -260,11 +310,36 @@ class OtelObservabilityAdapter(ObservabilityAdapter):
     Args:
         meter: Where the metric instruments are created, e.g. `metrics.get_meter("queuert")`.
         tracer: Where spans are started, e.g. `trace.get_tracer("queuert")`.
+        rolled_back_spans: What becomes of the creation spans of a start whose transaction
+            (or savepoint) rolls back: `"error"` ends them with status ERROR, `"discard"`
+            exports none of them. See `RolledBackSpans`.
+
+    Raises:
+        ValueError: `rolled_back_spans` is neither `"error"` nor `"discard"`.
     """
 
-    def __init__(self, *, meter: Meter | None = None, tracer: Tracer | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        meter: Meter | None = None,
+        tracer: Tracer | None = None,
+        rolled_back_spans: RolledBackSpans = "error",
+    ) -> None:
+        if rolled_back_spans not in get_args(RolledBackSpans):
+            raise ValueError(f"rolled_back_spans must be 'error' or 'discard', not {rolled_back_spans!r}")
         self._metrics = Instruments(meter) if meter is not None else None
         self._tracer = tracer
+        self._rolled_back_spans: RolledBackSpans = rolled_back_spans
+        # The "discard" mode's job spans that have not ended yet, by trace context. Weak, so
+        # a handle the core drops without ending it cannot pile up here.
+        self._open_job_spans: weakref.WeakValueDictionary[str, _JobSpan] | None = (
+            weakref.WeakValueDictionary() if rolled_back_spans == "discard" else None
+        )
+
+    @property
+    def rolled_back_spans(self) -> RolledBackSpans:
+        """What becomes of the creation spans of a rolled-back start (see `RolledBackSpans`)."""
+        return self._rolled_back_spans
 
     # --- worker lifecycle
 
@@ -494,6 +569,7 @@ class OtelObservabilityAdapter(ObservabilityAdapter):
             job_span=job_span,
             chain_trace_context=chain_trace_context,
             trace_context=trace_context,
+            open_spans=self._open_job_spans,
         )
 
     @_never_raises
@@ -520,7 +596,9 @@ class OtelObservabilityAdapter(ObservabilityAdapter):
         if trace_context is None:
             span.end()
             return None
-        return _BlockerSpan(span, trace_context)
+        open_spans = self._open_job_spans
+        job_span = open_spans.get(data.job_trace_context) if open_spans is not None else None
+        return _BlockerSpan(span, trace_context, job_span)
 
     @_never_raises
     def complete_blocker_span(self, data: CompleteBlockerSpanData) -> None:
@@ -594,7 +672,7 @@ class OtelObservabilityAdapter(ObservabilityAdapter):
 
 
 async def create_otel_observability_adapter(
-    *, meter: Meter | None = None, tracer: Tracer | None = None
+    *, meter: Meter | None = None, tracer: Tracer | None = None, rolled_back_spans: RolledBackSpans = "error"
 ) -> OtelObservabilityAdapter:
     """Build the OpenTelemetry observability adapter; pass it to `create_client(observability_adapter=...)`.
 
@@ -605,5 +683,14 @@ async def create_otel_observability_adapter(
             `metrics.get_meter("queuert", queuert.__version__)`.
         tracer: Records spans; `None` records none. Recommended:
             `trace.get_tracer("queuert", queuert.__version__)`.
+        rolled_back_spans: The spans of a start whose transaction (or savepoint) rolls back.
+            `"error"` (the default, as upstream): `create chain`, `create job` and `await
+            chain` still end, the creation spans with status ERROR and the exception
+            "savepoint rolled back", so a failed request's trace shows what it tried to
+            start. `"discard"`: none of them is exported. Metrics are never recorded for a
+            rolled-back start, and a start that failed to write ends in ERROR either way.
+
+    Raises:
+        ValueError: `rolled_back_spans` is neither `"error"` nor `"discard"`.
     """
-    return OtelObservabilityAdapter(meter=meter, tracer=tracer)
+    return OtelObservabilityAdapter(meter=meter, tracer=tracer, rolled_back_spans=rolled_back_spans)

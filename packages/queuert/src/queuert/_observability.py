@@ -323,14 +323,15 @@ class Observability:
         """Buffer the end of a created job's span.
 
         After commit it ends as `JobSpanCreated(job_id, chain_id)`; if the transaction or an
-        enclosing hooks savepoint rolls back it ends as `JobSpanError(SpanRolledBackError())`.
+        enclosing hooks savepoint rolls back it ends as
+        `JobSpanError(SpanRolledBackError(), rolled_back=True)`.
         Does nothing when `span` is `None`.
         """
         if span is None:
             return
         created = JobSpanCreated(job_id=job_id, chain_id=chain_id)
         Observability.on_commit(hooks, lambda: span.end(created))
-        Observability.on_rollback(hooks, lambda: span.end(JobSpanError(error=SpanRolledBackError())))
+        Observability.on_rollback(hooks, lambda: span.end(JobSpanError(error=SpanRolledBackError(), rolled_back=True)))
 
     # --- plumbing
 

@@ -165,6 +165,11 @@ class JobSpanError:
     """Creating the job failed, or the transaction (or savepoint) creating it rolled back."""
 
     error: BaseException
+    rolled_back: bool = False
+    """`True` when the write itself succeeded but the transaction (or hooks savepoint) that
+    made it rolled back; `error` is then a "savepoint rolled back" error. `False` when the
+    write raised `error`. An adapter may treat the two differently, e.g. drop the span of a
+    rolled-back creation instead of ending it in error."""
 
 
 JobSpanResult: TypeAlias = JobSpanCreated | JobSpanDeduplicated | JobSpanError
@@ -220,7 +225,14 @@ class JobSpanHandle(abc.ABC):
 
     @abc.abstractmethod
     def end(self, result: JobSpanResult) -> None:
-        """End the span(s) with the outcome of the creation."""
+        """End the span(s) with the outcome of the creation.
+
+        Called once: `JobSpanCreated` after commit, `JobSpanDeduplicated` at once,
+        `JobSpanError(error)` at once when the job's write raised, and
+        `JobSpanError(error, rolled_back=True)` when the transaction or hooks savepoint that
+        wrote the job rolled back (for whatever reason, including a later step of the same
+        start raising).
+        """
 
 
 class BlockerSpanHandle(abc.ABC):
@@ -232,7 +244,11 @@ class BlockerSpanHandle(abc.ABC):
 
     @abc.abstractmethod
     def end(self, blocker_chain_trace_context: str | None) -> None:
-        """End the span, linking it to the blocker chain's trace context when there is one."""
+        """End the span, linking it to the blocker chain's trace context when there is one.
+
+        Buffered until commit. If the creation rolls back it is called with `None`, after
+        the blocked job's `JobSpanHandle.end(JobSpanError(..., rolled_back=True))`.
+        """
 
 
 class AttemptSpanHandle(abc.ABC):
@@ -274,6 +290,9 @@ class ObservabilityAdapter:
       standard-library logger and carries on; a raising span start counts as "no span".
     * Events describing writes made in a transaction (creations, completions, deletions,
       ...) arrive only after that transaction committed, and never if it rolled back.
+    * Span starts are the exception: a creation's spans start before the write (their
+      contexts are stored in it), so a rollback still ends them: the job span with
+      `JobSpanError(..., rolled_back=True)`, then its blocker spans with `end(None)`.
     * Data arguments are plain values (`str`, `int`, `datetime`, JSON-like inputs and
       outputs) in frozen dataclasses; new optional fields may be added over time.
     """
