@@ -47,14 +47,16 @@ from queuert import (
     define_job_types,
     transaction_hooks,
 )
-from queuert.adapters import NotifyAdapter, Unsubscribe
+from queuert.testing import ListeningNotifyAdapter
 from queuert_nats import create_nats_notify_adapter
 from queuert_postgres import AsyncpgNotifyProvider, create_pg_notify_adapter
 from queuert_redis import RedisPubSubProvider, create_redis_notify_adapter
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Sequence
+    from collections.abc import AsyncIterator, Callable
     from contextlib import AbstractAsyncContextManager
+
+    from queuert.adapters import NotifyAdapter
 
 NOTIFIED_POLL_INTERVAL_MS = 60_000
 """A poll a minute away: a job started within seconds was started by the notification."""
@@ -68,50 +70,6 @@ ping = EntryJobType[Ping, Ping]("latency.ping")
 JOB_TYPES = define_job_types(ping)
 
 
-class ListeningSignal(NotifyAdapter):
-    """Delegates to an adapter and signals while the worker listens for scheduled jobs (it is idle)."""
-
-    def __init__(self, inner: NotifyAdapter) -> None:
-        self.inner = inner
-        self.listening = asyncio.Event()
-
-    async def notify_job_scheduled(self, type_name: str) -> None:
-        await self.inner.notify_job_scheduled(type_name)
-
-    async def listen_job_scheduled(
-        self, type_names: Sequence[str], on_notification: Callable[[str], None]
-    ) -> Unsubscribe:
-        unsubscribe = await self.inner.listen_job_scheduled(type_names, on_notification)
-        self.listening.set()
-
-        async def stop() -> None:
-            self.listening.clear()
-            await unsubscribe()
-
-        return stop
-
-    async def provide_wake_hint(self, type_name: str, count: int) -> None:
-        await self.inner.provide_wake_hint(type_name, count)
-
-    async def consume_wake_hint(self, type_name: str) -> bool:
-        return await self.inner.consume_wake_hint(type_name)
-
-    async def notify_chain_completed(self, chain_id: str) -> None:
-        await self.inner.notify_chain_completed(chain_id)
-
-    async def listen_chain_completed(self, chain_id: str, on_notification: Callable[[], None]) -> Unsubscribe:
-        return await self.inner.listen_chain_completed(chain_id, on_notification)
-
-    async def notify_job_ownership_lost(self, job_id: str) -> None:
-        await self.inner.notify_job_ownership_lost(job_id)
-
-    async def listen_job_ownership_lost(self, job_id: str, on_notification: Callable[[], None]) -> Unsubscribe:
-        return await self.inner.listen_job_ownership_lost(job_id, on_notification)
-
-    async def close(self) -> None:
-        await self.inner.close()
-
-
 async def measure(notify: NotifyAdapter | None, *, poll_interval_ms: float, samples: int) -> list[float]:
     """Latencies in milliseconds of `samples` chains, each started while the worker is idle.
 
@@ -122,7 +80,8 @@ async def measure(notify: NotifyAdapter | None, *, poll_interval_ms: float, samp
     """
     state = await create_in_process_state_adapter()
     client = await create_client(state_adapter=state, job_types=JOB_TYPES, notify_adapter=notify)
-    signal = ListeningSignal(notify) if notify is not None else None
+    # Signals while the worker listens for scheduled jobs, that is while it is idle.
+    signal = ListeningNotifyAdapter(notify) if notify is not None else None
     worker_client = await create_client(state_adapter=state, job_types=JOB_TYPES, notify_adapter=signal)
     started: dict[int, float] = {}
 

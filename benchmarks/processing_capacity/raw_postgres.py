@@ -4,10 +4,15 @@
   per job: claim the oldest due job of the type with `FOR UPDATE SKIP LOCKED` (marking it
   running), mark it completed, commit. That is the least a job queue on this schema can do
   per job: four round trips (BEGIN, claim, complete, COMMIT).
-* **raw insert rate**: one connection inserting one job row per transaction (BEGIN, INSERT,
-  COMMIT), the floor for starting chains one at a time.
+* **raw insert rate**: `concurrency` producers, each taking a pooled connection for one
+  transaction inserting one job row (BEGIN, INSERT, COMMIT, then the pool's reset on
+  release): what an application pays to insert a row the way it starts a chain, in its own
+  transaction on a pooled connection. That is the floor for starting chains one at a time.
 
-Both run on queuert's own tables, created in a throwaway schema with the consolidated schema
+* **raw batched insert rate**: the same producers inserting 100 rows per transaction with one
+  `INSERT ... SELECT FROM unnest(...)`, the floor for starting chains in batches.
+
+All run on queuert's own tables, created in a throwaway schema with the consolidated schema
 script, so they pay the same index and trigger maintenance as queuert does.
 
     uv run python benchmarks/processing_capacity/raw_postgres.py [--dsn DSN] [--jobs 5000] [--concurrency 10]
@@ -30,7 +35,7 @@ import asyncpg
 from queuert_postgres import get_schema_sql
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Callable, Iterator
 
 DEFAULT_DSN = os.environ.get("QUEUERT_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 TYPE_NAME = "bench.noop"
@@ -45,6 +50,10 @@ WHERE j.id = (
 RETURNING j.id
 """
 COMPLETE = "UPDATE {job} SET status = 'completed', completed_at = now(), output = 'null' WHERE id = $1"
+INSERT_BATCH = (
+    "INSERT INTO {job} (id, type_name, chain_id, chain_type_name, chain_index, input) "
+    "SELECT u, $2, u, $2, 0, i::jsonb FROM unnest($1::uuid[], $3::text[]) AS n(u, i)"
+)
 INSERT = (
     "INSERT INTO {job} (id, type_name, chain_id, chain_type_name, chain_index, input) "
     "VALUES ($1::uuid, $2, $1::uuid, $2, 0, $3::jsonb)"
@@ -57,6 +66,7 @@ class RawRates:
 
     process_jobs_per_s: float
     insert_rows_per_s: float
+    batched_insert_rows_per_s: float
     jobs: int
     concurrency: int
 
@@ -84,6 +94,16 @@ async def seed(pool: asyncpg.Pool[Any], job_table: str, jobs: int) -> None:
         jobs,
     )
     await pool.execute(f"VACUUM ANALYZE {job_table}")
+
+
+async def warm_up(pool: asyncpg.Pool[Any], sql: str, connections: int, args: Callable[[], tuple[object, ...]]) -> None:
+    """One untimed transaction on each of `connections` pooled connections (statements prepared, types learnt)."""
+
+    async def once() -> None:
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute(sql, *args())
+
+    await asyncio.gather(*(once() for _ in range(connections)))
 
 
 async def measure_raw_process(dsn: str, *, jobs: int = 5000, concurrency: int = 10) -> float:
@@ -116,27 +136,77 @@ async def measure_raw_process(dsn: str, *, jobs: int = 5000, concurrency: int = 
     return processed / elapsed
 
 
-async def measure_raw_insert(dsn: str, *, rows: int = 5000) -> float:
-    """Rows per second of one connection inserting one job row per transaction."""
+async def _insert_rate(
+    dsn: str,
+    *,
+    sql: str,
+    transactions: Iterator[tuple[object, ...]],
+    warm_up_args: Callable[[], tuple[object, ...]],
+    rows: int,
+    concurrency: int,
+) -> float:
+    """Rows per second of `concurrency` producers each running one `sql` insert per transaction, arguments in turn."""
     async with throwaway_schema(dsn) as job_table:
-        conn = await asyncpg.connect(dsn)
+        pool = await asyncpg.create_pool(dsn, min_size=concurrency, max_size=concurrency)
         try:
-            insert = INSERT.format(job=job_table)
+            insert = sql.format(job=job_table)
+
+            async def producer() -> None:
+                for args in transactions:
+                    async with pool.acquire() as conn, conn.transaction():
+                        await conn.execute(insert, *args)
+
+            await warm_up(pool, insert, concurrency, warm_up_args)
             started = time.perf_counter()
-            for n in range(rows):
-                async with conn.transaction():
-                    await conn.execute(insert, str(uuid.uuid4()), TYPE_NAME, f'{{"n":{n}}}')
+            await asyncio.gather(*(producer() for _ in range(concurrency)))
             elapsed = time.perf_counter() - started
         finally:
-            await conn.close()
+            await pool.close()
     return rows / elapsed
+
+
+async def measure_raw_insert(dsn: str, *, rows: int = 5000, concurrency: int = 10) -> float:
+    """Rows per second of `concurrency` producers inserting one job row per transaction on pooled connections."""
+    return await _insert_rate(
+        dsn,
+        sql=INSERT,
+        transactions=((str(uuid.uuid4()), TYPE_NAME, f'{{"n":{n}}}') for n in range(rows)),
+        warm_up_args=lambda: (str(uuid.uuid4()), TYPE_NAME, "{}"),
+        rows=rows,
+        concurrency=concurrency,
+    )
+
+
+async def measure_raw_batched_insert(dsn: str, *, rows: int = 5000, batch: int = 100, concurrency: int = 10) -> float:
+    """Rows per second of `concurrency` producers inserting `batch` job rows per transaction on pooled connections."""
+
+    def batches() -> Iterator[tuple[object, ...]]:
+        for first in range(0, rows, batch):
+            count = min(batch, rows - first)
+            yield [uuid.uuid4() for _ in range(count)], TYPE_NAME, [f'{{"n":{first + i}}}' for i in range(count)]
+
+    return await _insert_rate(
+        dsn,
+        sql=INSERT_BATCH,
+        transactions=batches(),
+        warm_up_args=lambda: ([uuid.uuid4() for _ in range(batch)], TYPE_NAME, ["{}"] * batch),
+        rows=rows,
+        concurrency=concurrency,
+    )
 
 
 async def measure(dsn: str, *, jobs: int = 5000, concurrency: int = 10) -> RawRates:
     """Both raw limits, measured one after the other."""
     process = await measure_raw_process(dsn, jobs=jobs, concurrency=concurrency)
-    insert = await measure_raw_insert(dsn, rows=jobs)
-    return RawRates(process_jobs_per_s=process, insert_rows_per_s=insert, jobs=jobs, concurrency=concurrency)
+    insert = await measure_raw_insert(dsn, rows=jobs, concurrency=concurrency)
+    batched = await measure_raw_batched_insert(dsn, rows=jobs, concurrency=concurrency)
+    return RawRates(
+        process_jobs_per_s=process,
+        insert_rows_per_s=insert,
+        batched_insert_rows_per_s=batched,
+        jobs=jobs,
+        concurrency=concurrency,
+    )
 
 
 def main() -> None:
@@ -151,6 +221,7 @@ def main() -> None:
         f"{'raw limit':<44} {'rate':>12}\n"
         f"{process_label:<44} {rates.process_jobs_per_s:>12,.0f}\n"
         f"{'single-row insert transactions (rows/s)':<44} {rates.insert_rows_per_s:>12,.0f}\n"
+        f"{'100-row insert transactions (rows/s)':<44} {rates.batched_insert_rows_per_s:>12,.0f}\n"
     )
 
 

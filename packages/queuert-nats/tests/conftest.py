@@ -19,15 +19,12 @@ import importlib
 import os
 import shutil
 import socket
-import subprocess
-import time
-from secrets import token_hex
 from typing import TYPE_CHECKING, Any
 
 import nats
 import pytest
 
-from queuert.testing.services import resolve_service, skip_unavailable
+from queuert.testing.services import ServerProcess, free_port, resolve_service, skip_unavailable, unique_name
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator
@@ -37,13 +34,6 @@ if TYPE_CHECKING:
     from nats.js.kv import KeyValue
 
 DEFAULT_URL = "nats://127.0.0.1:4222"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 # --- the shared server -----------------------------------------------------------------------
@@ -85,7 +75,7 @@ def nats_url() -> Iterator[str]:
 @pytest.fixture
 def prefix() -> str:
     """A subject prefix no other test uses (dots included on purpose)."""
-    return f"queuert.{time.time_ns()}.{token_hex(4)}"
+    return unique_name(".")
 
 
 @pytest.fixture
@@ -95,14 +85,10 @@ async def nc(nats_url: str) -> AsyncIterator[Client]:
     await client.close()
 
 
-def bucket_name() -> str:
-    return f"queuert_hints_{time.time_ns()}_{token_hex(4)}"
-
-
 @pytest.fixture
 async def kv(nc: Client) -> AsyncIterator[KeyValue]:
     """A fresh bucket with a 60 s TTL, deleted after the test."""
-    name = bucket_name()
+    name = unique_name("_", prefix="queuert_hints")
     bucket = await nc.jetstream().create_key_value(bucket=name, ttl=60)
     yield bucket
     await nc.jetstream().delete_key_value(name)
@@ -122,60 +108,34 @@ def nats_server_binary() -> str:
     return binary
 
 
-class NatsServerProcess:
+class NatsServerProcess(ServerProcess):
     """A `nats-server -js` on a fixed port and store directory that a test can kill and start again."""
 
     def __init__(self, binary: str, store: Path, port: int) -> None:
+        super().__init__("nats-server", port)
         self.binary = binary
         self.store = store
-        self.port = port
-        self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
-    def start(self, *, timeout_s: float = 10.0) -> None:
-        assert self.process is None, "already running"
-        self.process = subprocess.Popen(
-            [self.binary, "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
-                    if sock.recv(4).startswith(b"INFO"):
-                        return
-            except OSError:
-                pass
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                self.kill()
-                raise RuntimeError(f"nats-server on port {self.port} did not start")
-            time.sleep(0.02)
+    def command(self) -> list[str]:
+        return [self.binary, "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store)]
 
-    def kill(self) -> None:
-        """Kill the server (SIGKILL: no goodbye to the clients)."""
-        process, self.process = self.process, None
-        if process is not None:
-            process.kill()
-            process.wait(timeout=10)
-
-    async def astart(self) -> None:
-        await asyncio.to_thread(self.start)
-
-    async def akill(self) -> None:
-        await asyncio.to_thread(self.kill)
+    def ready(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                return sock.recv(4).startswith(b"INFO")
+        except OSError:
+            return False
 
 
 @pytest.fixture
 def nats_server(tmp_path: Path) -> Iterator[NatsServerProcess]:
     """A private `nats-server -js` (started) that the test may kill and restart on the same port and store."""
-    server = NatsServerProcess(nats_server_binary(), tmp_path / "jetstream", free_port())
-    server.start()
-    yield server
-    server.kill()
+    with NatsServerProcess(nats_server_binary(), tmp_path / "jetstream", free_port()).running() as server:
+        yield server
 
 
 @pytest.fixture

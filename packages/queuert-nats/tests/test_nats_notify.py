@@ -28,38 +28,22 @@ from queuert import (
     define_job_types,
     transaction_hooks,
 )
-from queuert.adapters import NotifyAdapter, Unsubscribe
-from queuert.testing import wait_until
+from queuert.testing import ListeningNotifyAdapter, ReceivedNotifications, wait_until, wake_idle_listeners
 from queuert_nats import NatsNotifyAdapter, create_nats_notify_adapter
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+    from collections.abc import AsyncIterator
 
     from conftest import NatsServerProcess
     from nats.aio.client import Client
     from nats.aio.msg import Msg
     from nats.js.kv import KeyValue
 
+    from queuert.adapters import NotifyAdapter
+
 pytestmark = pytest.mark.nats
 
 AWKWARD_TYPE_NAMES = ("order:validate", "orders.place v2", "ünïcode", "ends.with.", "a..b", "*", "tab\there")
-
-
-class Received:
-    def __init__(self) -> None:
-        self.items: list[str] = []
-
-    def typed(self, value: str) -> None:
-        self.items.append(value)
-
-    def bare(self) -> None:
-        self.items.append("*")
-
-
-async def nothing_more(received: Received, count: int) -> None:
-    """Give late (duplicate) deliveries a moment to show up, then check there were none."""
-    await asyncio.sleep(0.3)
-    assert len(received.items) == count, f"expected {count} deliveries, got {received.items}"
 
 
 @contextlib.asynccontextmanager
@@ -111,7 +95,7 @@ async def test_messages_published_by_another_implementation_reach_listeners(
     nats_url: str, nc: Client, prefix: str
 ) -> None:
     async with nats_adapter(nats_url, prefix) as adapter:
-        scheduled, completed, lost = Received(), Received(), Received()
+        scheduled, completed, lost = ReceivedNotifications(), ReceivedNotifications(), ReceivedNotifications()
         await adapter.listen_job_scheduled(["a:b c"], scheduled.typed)
         await adapter.listen_chain_completed("c1", completed.bare)
         await adapter.listen_job_ownership_lost("j1", lost.bare)
@@ -194,29 +178,12 @@ async def test_without_a_bucket_hints_are_no_ops(nats_url: str, prefix: str) -> 
 async def test_one_scheduled_job_wakes_one_of_several_idle_listeners(
     nats_url: str, kv: KeyValue, prefix: str, budget: int
 ) -> None:
-    listeners = 6
     type_name = "herd:job v1"  # not a valid key as is: escaped, and still budgeted
-    claims: list[bool] = []
-    tasks: set[asyncio.Task[None]] = set()
     async with contextlib.AsyncExitStack() as stack:
         adapters = [
-            await stack.enter_async_context(nats_adapter(nats_url, prefix, bucket=bucket_of(kv)))
-            for _ in range(listeners + 1)
+            await stack.enter_async_context(nats_adapter(nats_url, prefix, bucket=bucket_of(kv))) for _ in range(7)
         ]
-        publisher, workers = adapters[0], adapters[1:]
-        for adapter in workers:
-
-            async def claim(adapter: NatsNotifyAdapter = adapter) -> None:
-                claims.append(await adapter.consume_wake_hint(type_name))
-
-            def on_scheduled(_: str, claim: Callable[[], Coroutine[Any, Any, None]] = claim) -> None:
-                tasks.add(asyncio.create_task(claim()))
-
-            await adapter.listen_job_scheduled([type_name], on_scheduled)
-        await publisher.provide_wake_hint(type_name, budget)
-        await publisher.notify_job_scheduled(type_name)
-        await wait_until(lambda: len(claims) == listeners, message=f"only {len(claims)} listeners were notified")
-        await asyncio.gather(*tasks)
+        claims = await wake_idle_listeners(adapters[0], adapters[1:], type_name, budget)
     assert claims.count(True) == budget, claims
 
 
@@ -239,51 +206,17 @@ async def _echo(ctx: AttemptContext[InProcessTx, Ping, Ping]) -> AttemptResult[P
     return await ctx.complete(finish)
 
 
-class WatchedNotify(NotifyAdapter):
-    """Delegates to an adapter, signalling when the worker listens and recording its wake-hint claims."""
+class WatchedNotify(ListeningNotifyAdapter):
+    """Signals when the worker listens (it is idle), and records its wake-hint claims."""
 
     def __init__(self, inner: NotifyAdapter) -> None:
-        self.inner = inner
-        self.listening = asyncio.Event()
+        super().__init__(inner)
         self.claims: list[bool] = []
 
-    async def notify_job_scheduled(self, type_name: str) -> None:
-        await self.inner.notify_job_scheduled(type_name)
-
-    async def listen_job_scheduled(
-        self, type_names: Sequence[str], on_notification: Callable[[str], None]
-    ) -> Unsubscribe:
-        unsubscribe = await self.inner.listen_job_scheduled(type_names, on_notification)
-        self.listening.set()
-
-        async def stop() -> None:
-            self.listening.clear()
-            await unsubscribe()
-
-        return stop
-
-    async def provide_wake_hint(self, type_name: str, count: int) -> None:
-        await self.inner.provide_wake_hint(type_name, count)
-
     async def consume_wake_hint(self, type_name: str) -> bool:
-        claimed = await self.inner.consume_wake_hint(type_name)
+        claimed = await super().consume_wake_hint(type_name)
         self.claims.append(claimed)
         return claimed
-
-    async def notify_chain_completed(self, chain_id: str) -> None:
-        await self.inner.notify_chain_completed(chain_id)
-
-    async def listen_chain_completed(self, chain_id: str, on_notification: Callable[[], None]) -> Unsubscribe:
-        return await self.inner.listen_chain_completed(chain_id, on_notification)
-
-    async def notify_job_ownership_lost(self, job_id: str) -> None:
-        await self.inner.notify_job_ownership_lost(job_id)
-
-    async def listen_job_ownership_lost(self, job_id: str, on_notification: Callable[[], None]) -> Unsubscribe:
-        return await self.inner.listen_job_ownership_lost(job_id, on_notification)
-
-    async def close(self) -> None:
-        await self.inner.close()
 
 
 async def test_a_type_name_with_colon_dot_and_space_wakes_its_worker(nats_url: str, kv: KeyValue, prefix: str) -> None:
@@ -331,17 +264,6 @@ async def test_a_type_name_with_colon_dot_and_space_wakes_its_worker(nats_url: s
 # --- outages ---------------------------------------------------------------------------------------
 
 
-async def publish_until_received(publish: Callable[[], Awaitable[object]], received: Received, *, what: str) -> None:
-    """Publish again and again until one arrives, within 15 s."""
-    deadline = time.monotonic() + 15
-    while not received.items:
-        assert time.monotonic() < deadline, f"no {what} arrived within 15 s"
-        with contextlib.suppress(Exception):
-            await publish()
-        with contextlib.suppress(TimeoutError):
-            await wait_until(lambda: received.items, timeout_ms=200)
-
-
 async def test_server_outage_degrades_to_polling_and_subscriptions_return_with_the_server(
     nats_server: NatsServerProcess, reconnecting: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -350,7 +272,7 @@ async def test_server_outage_degrades_to_polling_and_subscriptions_return_with_t
     try:
         kv = await nc.jetstream().create_key_value(bucket="queuert_hints", ttl=60)
         adapter = await create_nats_notify_adapter(nc=nc, kv=kv, subject_prefix="app", timeout_ms=1_000)
-        completed, scheduled = Received(), Received()
+        completed, scheduled = ReceivedNotifications(), ReceivedNotifications()
         await adapter.listen_chain_completed("c", completed.bare)
         await adapter.listen_job_scheduled(["t"], scheduled.typed)
         await adapter.provide_wake_hint("t", 1)
@@ -369,17 +291,17 @@ async def test_server_outage_degrades_to_polling_and_subscriptions_return_with_t
 
         await nats_server.astart()
         await wait_until(lambda: nc.is_connected, timeout_ms=15_000, message="the client did not reconnect")
-        await publish_until_received(lambda: adapter.notify_chain_completed("c"), completed, what="chain completion")
+        await completed.publish_until_received(lambda: adapter.notify_chain_completed("c"), what="chain completion")
         completed.items.clear()
         await adapter.notify_job_scheduled("t")
         await adapter.notify_chain_completed("c")
         await wait_until(lambda: scheduled.items and completed.items)
-        await nothing_more(scheduled, 1)
+        await scheduled.expect_no_more(1)
         assert completed.items == ["*"]
         # The bucket survived (file storage) and budgets work again; new subscriptions too.
         await adapter.provide_wake_hint("t", 1)
         assert [await adapter.consume_wake_hint("t") for _ in range(2)] == [True, False]
-        lost = Received()
+        lost = ReceivedNotifications()
         await adapter.listen_job_ownership_lost("j", lost.bare)
         await adapter.notify_job_ownership_lost("j")
         await wait_until(lambda: lost.items)

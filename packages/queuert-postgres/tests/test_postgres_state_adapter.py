@@ -26,12 +26,14 @@ from queuert import (
     EntryJobType,
     JobFilter,
     JobNotFoundError,
+    Rest,
     ScheduleAfter,
+    ScheduleAt,
     create_client,
     define_job_types,
     transaction_hooks,
 )
-from queuert.adapters import CreateJobParams, JobBlockersParams, StateJob, decode_cursor
+from queuert.adapters import CreateJobParams, JobBlockersParams, StateJob, UnblockedJobs, decode_cursor
 from queuert_postgres import (
     AsyncpgConnectionProvider,
     AsyncpgPoolProvider,
@@ -634,6 +636,412 @@ async def test_blockers_of_a_just_acquired_job_without_blockers_cost_no_round_tr
     assert acquired.job is not None
     [chain] = await counted.get_job_blockers(gated.id)
     assert chain.root.id == blocker.id
+
+
+TRACE = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+
+def statement_names(provider: CountingProvider) -> list[str]:
+    return [statement.split("@")[0] for statement in provider.statements]
+
+
+@pytest_asyncio.fixture
+async def counted(pool: asyncpg.Pool[Any], adapter: Adapter) -> AsyncIterator[tuple[Adapter, CountingProvider]]:
+    """A second adapter on the (emptied) shared schema whose provider counts statements."""
+    provider = CountingProvider(pool)
+    state = await create_pg_state_adapter(state_provider=provider, schema=adapter.schema)
+    yield state, provider
+    await state.close()
+
+
+# --- starting chains without deduplication: a plain insert -----------------------------------------
+
+
+async def test_new_chains_without_deduplication_take_the_plain_insert(
+    counted: tuple[Adapter, CountingProvider],
+) -> None:
+    state, provider = counted
+    taken = await start(state, "taken")
+    at = datetime.now(UTC) + timedelta(hours=1)
+    caller_id = str(uuid.uuid4())
+    batch = [
+        CreateJobParams(type_name="a", chain_type_name="a", chain_index=0, input={"n": 1}),
+        CreateJobParams(
+            type_name="b",
+            chain_type_name="b",
+            chain_index=0,
+            input=[1, "x"],
+            id=caller_id,
+            schedule=ScheduleAfter(60_000),
+        ),
+        CreateJobParams(type_name="c", chain_type_name="c", chain_index=0, input=None, trace_context=TRACE),
+        CreateJobParams(type_name="d", chain_type_name="d", chain_index=0, input="s", schedule=ScheduleAt(at)),
+    ]
+    provider.statements.clear()
+    created = await state.create_jobs(batch)
+    assert statement_names(provider) == ["create_root_jobs"]
+    assert [c.deduplicated for c in created] == [False] * 4
+    jobs = [c.job for c in created]
+    assert [job.type_name for job in jobs] == ["a", "b", "c", "d"], "results follow the input order"
+    assert [job.input for job in jobs] == [{"n": 1}, [1, "x"], None, "s"]
+    assert jobs[1].id == caller_id
+    assert all(job.chain_id == job.id and job.status == "pending" for job in jobs)
+    assert jobs[2].trace_context == TRACE
+    assert jobs[1].scheduled_at - jobs[1].created_at >= timedelta(seconds=59)
+    assert jobs[3].scheduled_at == at
+    assert [await state.get_job(job.id) for job in jobs] == jobs
+
+    provider.statements.clear()
+    [single] = await state.create_jobs([CreateJobParams(type_name="e", chain_type_name="e", chain_index=0, input=1)])
+    assert statement_names(provider) == ["create_root_job"]
+    assert await state.get_job(single.job.id) == single.job
+
+    # A caller id that exists already fails as on the general path, and the batch writes nothing.
+    with pytest.raises(DuplicateJobIdError) as caught:
+        await state.create_jobs(
+            [
+                CreateJobParams(type_name="f", chain_type_name="f", chain_index=0, input=None),
+                CreateJobParams(type_name="f", chain_type_name="f", chain_index=0, input=None, id=taken.id),
+            ]
+        )
+    assert caught.value.id == taken.id
+    assert (await state.list_jobs(filter=JobFilter(type_name=["f"]))).items == []
+
+    # Deduplication keys and continuations keep the general statement.
+    provider.statements.clear()
+    await state.create_jobs(
+        [
+            CreateJobParams(type_name="g", chain_type_name="g", chain_index=0, input=None),
+            CreateJobParams(
+                type_name="g",
+                chain_type_name="g",
+                chain_index=0,
+                input=None,
+                deduplication=DeduplicationOptions(key="k"),
+            ),
+        ]
+    )
+    await continue_chain(state, single.job, 1)
+    assert statement_names(provider) == ["lock_deduplication_keys", "create_jobs", "create_jobs"]
+
+
+async def test_the_plain_insert_keeps_the_input_order_when_the_database_respells_ids(
+    pool: asyncpg.Pool[Any], fresh_schema: Callable[[], Awaitable[str]]
+) -> None:
+    schema = await fresh_schema()
+    counter = iter(range(1, 1000))
+    numeric = await create_pg_state_adapter(
+        state_provider=AsyncpgPoolProvider(pool),
+        schema=schema,
+        id_type="bigint",
+        generate_id=lambda: f"00{next(counter)}",
+    )
+    await numeric.migrate_to_latest()
+    created = await numeric.create_jobs(
+        [CreateJobParams(type_name="n", chain_type_name="n", chain_index=0, input=i) for i in range(5)]
+    )
+    assert [c.job.input for c in created] == list(range(5))
+    assert [c.job.id for c in created] == ["1", "2", "3", "4", "5"]
+
+
+# --- completing a chain nobody waits on: no unblock round trip -------------------------------------
+
+
+async def test_completing_a_chain_nobody_waits_on_sends_no_unblock_statement(
+    counted: tuple[Adapter, CountingProvider],
+) -> None:
+    state, provider = counted
+    await start(state, "atomic")
+    staged = await start(state, "staged")
+
+    async def atomic(tx: Any) -> UnblockedJobs:
+        # A worker in atomic mode: acquisition and completion in one transaction, the
+        # completion in a savepoint.
+        acquired = await state.acquire_job(["atomic"], tx_ctx=tx)
+        assert acquired.job is not None
+        job = acquired.job
+
+        async def complete(sp: Any) -> UnblockedJobs:
+            await state.complete_job(job.id, output=1, worker_id="w", tx_ctx=sp)
+            return await state.unblock_jobs(job.chain_id, tx_ctx=sp)
+
+        return await state.with_savepoint(tx, complete)
+
+    async def staged_completion(tx: Any) -> UnblockedJobs:
+        # A staged attempt: a later transaction locks the job (the ownership check) first.
+        await state.get_job(staged.id, tx_ctx=tx, lock="exclusive")
+
+        async def complete(sp: Any) -> UnblockedJobs:
+            await state.complete_job(staged.id, output=1, worker_id="w", tx_ctx=sp)
+            return await state.unblock_jobs(staged.id, tx_ctx=sp)
+
+        return await state.with_savepoint(tx, complete)
+
+    provider.statements.clear()
+    assert await state.with_transaction(atomic) == UnblockedJobs((), ())
+    assert statement_names(provider) == ["acquire_job_one_type", "complete_job"]
+
+    provider.statements.clear()
+    assert await state.with_transaction(staged_completion) == UnblockedJobs((), ())
+    assert statement_names(provider) == ["get_job_for_update", "complete_job"]
+    assert {job.status for job in (await state.list_jobs(filter=JobFilter())).items} == {"completed"}
+
+
+async def test_the_unblock_shortcut_needs_the_lock_first_and_is_used_once(
+    counted: tuple[Adapter, CountingProvider],
+) -> None:
+    state, provider = counted
+    unlocked = await start(state, "unlocked")
+    locked = await start(state, "locked")
+
+    async def without_lock(tx: Any) -> None:
+        # The completion takes the row lock itself: a blocker added while it waited would be
+        # invisible to its snapshot, so the unblock statements still run.
+        await state.complete_job(unlocked.id, output=1, worker_id=None, tx_ctx=tx)
+        assert await state.unblock_jobs(unlocked.id, tx_ctx=tx) == UnblockedJobs((), ())
+
+    provider.statements.clear()
+    await state.with_transaction(without_lock)
+    assert statement_names(provider) == ["complete_job", "lock_blocked_dependents"]
+
+    async def twice(tx: Any) -> None:
+        await state.get_job(locked.id, tx_ctx=tx, lock="exclusive")
+        await state.complete_job(locked.id, output=1, worker_id=None, tx_ctx=tx)
+        await state.unblock_jobs(locked.id, tx_ctx=tx)
+        await state.unblock_jobs(locked.id, tx_ctx=tx)
+
+    provider.statements.clear()
+    await state.with_transaction(twice)
+    assert statement_names(provider) == ["get_job_for_update", "complete_job", "lock_blocked_dependents"]
+
+    # Only the transaction that completed the chain skips: autocommit calls never do.
+    provider.statements.clear()
+    await state.complete_job(locked.id, output=2, worker_id=None)
+    await state.unblock_jobs(locked.id)
+    assert statement_names(provider) == ["complete_job", "lock_blocked_dependents"]
+
+
+async def test_a_continued_chain_and_a_watched_chain_keep_the_unblock_statements(
+    counted: tuple[Adapter, CountingProvider],
+) -> None:
+    state, provider = counted
+    flow = await start(state, "flow")
+    blocker = await start(state, "blocker")
+    dependent = await start(state, "dependent")
+    [added] = await state.add_jobs_blockers(
+        [JobBlockersParams(job_id=dependent.id, blocked_by_chain_ids=[blocker.id], blocker_trace_contexts=[TRACE])]
+    )
+    assert added.job.status == "blocked"
+
+    async def continue_flow(tx: Any) -> None:
+        await state.get_chain(flow.id, tx_ctx=tx, lock="exclusive")
+        await continue_chain(state, flow, 1, tx_ctx=tx)
+        await state.complete_job(flow.id, output=None, worker_id=None, tx_ctx=tx)
+        # Not the chain's end: nothing is remembered, a direct call still asks the database.
+        await state.unblock_jobs(flow.id, tx_ctx=tx)
+
+    provider.statements.clear()
+    await state.with_transaction(continue_flow)
+    assert statement_names(provider)[-1] == "lock_blocked_dependents"
+
+    async def finish_blocker(tx: Any) -> UnblockedJobs:
+        await state.get_job(blocker.id, tx_ctx=tx, lock="exclusive")
+        await state.complete_job(blocker.id, output=1, worker_id=None, tx_ctx=tx)
+        return await state.unblock_jobs(blocker.id, tx_ctx=tx)
+
+    provider.statements.clear()
+    unblocked = await state.with_transaction(finish_blocker)
+    assert [job.id for job in unblocked.unblocked_jobs] == [dependent.id]
+    assert unblocked.blocker_trace_contexts == (TRACE,)
+    assert statement_names(provider) == [
+        "get_job_for_update",
+        "complete_job",
+        "lock_blocked_dependents",
+        "unblock_jobs",
+    ]
+    assert (await get_status(state, dependent.id)) == "pending"
+
+
+async def get_status(state: Adapter, job_id: str) -> str:
+    job = await state.get_job(job_id)
+    assert job is not None
+    return job.status
+
+
+@pytest.mark.parametrize("lock_first", [True, False], ids=["completer-locks-first", "completer-locks-in-update"])
+async def test_a_blocker_added_before_the_completion_locks_is_unblocked(
+    adapter: Adapter, pool: asyncpg.Pool[Any], wait_until: WaitUntil, lock_first: bool
+) -> None:
+    blocker = await start(adapter, "blocker")
+    dependent = await start(adapter, "dependent")
+    added = asyncio.Event()
+    release = asyncio.Event()
+    completer_pid: list[int] = []
+
+    async def add_blocker(tx: Any) -> None:
+        [result] = await adapter.add_jobs_blockers(
+            [JobBlockersParams(job_id=dependent.id, blocked_by_chain_ids=[blocker.id])], tx_ctx=tx
+        )
+        assert result.job.status == "blocked"
+        added.set()
+        await release.wait()  # holds FOR SHARE on the blocker's job until released
+
+    async def complete_blocker(tx: Any) -> UnblockedJobs:
+        await added.wait()
+        completer_pid.append(await backend_pid(adapter, tx))
+        if lock_first:
+            await adapter.get_job(blocker.id, tx_ctx=tx, lock="exclusive")
+        # Without the lock first, the UPDATE waits with a snapshot that misses the new blocker.
+        await adapter.complete_job(blocker.id, output=1, worker_id=None, tx_ctx=tx)
+        return await adapter.unblock_jobs(blocker.id, tx_ctx=tx)
+
+    adding = asyncio.create_task(adapter.with_transaction(add_blocker))
+    completing = asyncio.create_task(adapter.with_transaction(complete_blocker))
+    try:
+        await wait_until(
+            lambda: waiting_on_lock(pool, completer_pid[0]) if completer_pid else _false(),
+            what="the completion to wait for the blocker's lock",
+        )
+    finally:
+        release.set()
+    await asyncio.wait_for(adding, timeout=10)
+    unblocked = await asyncio.wait_for(completing, timeout=10)
+    assert [job.id for job in unblocked.unblocked_jobs] == [dependent.id]
+    assert await get_status(adapter, dependent.id) == "pending", "the dependent was stranded as blocked"
+
+
+async def test_a_blocker_added_while_a_locked_completion_runs_sees_the_chain_completed(
+    counted: tuple[Adapter, CountingProvider], pool: asyncpg.Pool[Any], wait_until: WaitUntil
+) -> None:
+    state, provider = counted
+    await start(state, "blocker")
+    dependent = await start(state, "dependent")
+    completed = asyncio.Event()
+    release = asyncio.Event()
+    adder_pid: list[int] = []
+    blocker_id: list[str] = []
+
+    async def complete_blocker(tx: Any) -> None:
+        acquired = await state.acquire_job(["blocker"], tx_ctx=tx)
+        assert acquired.job is not None
+        blocker_id.append(acquired.job.id)
+        await state.complete_job(acquired.job.id, output=1, worker_id="w", tx_ctx=tx)
+        assert await state.unblock_jobs(acquired.job.id, tx_ctx=tx) == UnblockedJobs((), ())
+        completed.set()
+        await release.wait()
+
+    async def add_blocker(tx: Any) -> Any:
+        await completed.wait()
+        adder_pid.append(await backend_pid(state, tx))
+        return await state.add_jobs_blockers(
+            [JobBlockersParams(job_id=dependent.id, blocked_by_chain_ids=blocker_id)], tx_ctx=tx
+        )
+
+    provider.statements.clear()
+    completing = asyncio.create_task(state.with_transaction(complete_blocker))
+    adding = asyncio.create_task(state.with_transaction(add_blocker))
+    try:
+        await wait_until(
+            lambda: waiting_on_lock(pool, adder_pid[0]) if adder_pid else _false(),
+            what="the blocker to wait for the completion's lock",
+        )
+    finally:
+        release.set()
+    await asyncio.wait_for(completing, timeout=10)
+    [added] = await asyncio.wait_for(adding, timeout=10)
+    assert "lock_blocked_dependents" not in statement_names(provider), "the completion took the shortcut"
+    assert added.job.status == "pending"
+    assert added.incomplete_blocker_chain_ids == ()
+
+
+async def test_blockers_racing_locked_completions_never_strand_a_dependent(postgres_dsn: str, adapter: Adapter) -> None:
+    pool = await asyncpg.create_pool(postgres_dsn, min_size=4, max_size=4)
+    racer = await create_pg_state_adapter(state_provider=AsyncpgPoolProvider(pool), schema=adapter.schema)
+    try:
+        for _ in range(30):
+            blocker = await start(racer, "blocker")
+
+            async def start_dependent(tx: Any, blocker_id: str = blocker.id) -> StateJob:
+                dependent = await start(racer, "dependent", tx_ctx=tx)
+                await racer.add_jobs_blockers(
+                    [JobBlockersParams(job_id=dependent.id, blocked_by_chain_ids=[blocker_id])], tx_ctx=tx
+                )
+                return dependent
+
+            async def finish(tx: Any, blocker_id: str = blocker.id) -> None:
+                await racer.get_job(blocker_id, tx_ctx=tx, lock="exclusive")
+                await racer.complete_job(blocker_id, output=None, worker_id=None, tx_ctx=tx)
+                await racer.unblock_jobs(blocker_id, tx_ctx=tx)
+
+            dependent, _ = await asyncio.wait_for(
+                asyncio.gather(racer.with_transaction(start_dependent), racer.with_transaction(finish)), timeout=10
+            )
+            assert await get_status(racer, dependent.id) == "pending", "a dependent was stranded as blocked"
+    finally:
+        await racer.close()
+        await pool.close()
+
+
+class Num(TypedDict):
+    n: int
+
+
+leaf = EntryJobType[Num, Num]("shortcut.leaf")
+waiter = EntryJobType[Num, Num]("shortcut.waiter", blockers=[Rest("shortcut.leaf")])
+
+
+@pytest.mark.parametrize("mode", ["atomic", "staged"])
+async def test_a_worker_sends_unblock_statements_only_for_chains_with_dependents(
+    counted: tuple[Adapter, CountingProvider], wait_until: WaitUntil, mode: str
+) -> None:
+    from queuert import Processor, create_in_process_worker, create_processors
+
+    state, provider = counted
+    client = await create_client(state_adapter=state, job_types=define_job_types(leaf, waiter))
+
+    async def handle(ctx: Any) -> Any:
+        if mode == "staged":
+            await ctx.prepare("staged")
+
+        async def produce(_: Any) -> Num:
+            return Num(n=ctx.job.input["n"])
+
+        return await ctx.complete(produce)
+
+    async with transaction_hooks() as hooks:
+
+        async def start_all(tx: Any) -> list[str]:
+            leaves = [
+                await client.start_chain(tx_ctx=tx, transaction_hooks=hooks, job_type=leaf, input=Num(n=n))
+                for n in range(3)
+            ]
+            waiting = await client.start_chain(
+                tx_ctx=tx, transaction_hooks=hooks, job_type=waiter, input=Num(n=9), blockers=[leaves[0]]
+            )
+            return [chain.id for chain in leaves] + [waiting.id]
+
+        chain_ids = await state.with_transaction(start_all)
+
+    provider.statements.clear()
+    processors = create_processors(
+        client=client,
+        processors=[
+            Processor(job_type=leaf, attempt_handler=handle),
+            Processor(job_type=waiter, attempt_handler=handle),
+        ],
+    )
+    worker = await create_in_process_worker(client=client, processors=processors, concurrency=2, poll_interval_ms=50)
+
+    async def all_completed() -> bool:
+        return all([await get_status(state, chain_id) == "completed" for chain_id in chain_ids])
+
+    async with worker:
+        await wait_until(all_completed, timeout_s=20, what="every chain to complete")
+    names = statement_names(provider)
+    assert names.count("complete_job") == 4
+    # Only the leaf the waiter depends on needs the unblock statements.
+    assert names.count("lock_blocked_dependents") == 1
+    assert names.count("unblock_jobs") == 1
 
 
 # --- the server dropping every connection mid-run ------------------------------------------------

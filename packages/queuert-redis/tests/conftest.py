@@ -15,7 +15,6 @@ hint keys, and runs against a shared server do not interfere.
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import os
 import random
@@ -23,7 +22,6 @@ import shutil
 import socket
 import subprocess
 import time
-from secrets import token_hex
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -33,7 +31,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from queuert.testing.services import resolve_service, skip_unavailable
+from queuert.testing.services import ServerProcess, free_port, resolve_service, skip_unavailable, unique_name
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator
@@ -51,13 +49,8 @@ def _bindable(port: int) -> bool:
         return True
 
 
-def free_port(*, bus_offset: int | None = None) -> int:
-    """A port free right now; with `bus_offset`, `port + bus_offset` is free too (a cluster node's bus port)."""
-    if bus_offset is None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port: int = sock.getsockname()[1]
-            return port
+def free_port_pair(bus_offset: int) -> int:
+    """A port free right now with `port + bus_offset` free too (a cluster node's bus port)."""
     rng = random.Random()
     for _ in range(1000):
         port = rng.randrange(20_000, 65_535 - bus_offset)
@@ -97,7 +90,7 @@ def redis_url() -> Iterator[str]:
 @pytest.fixture
 def prefix() -> str:
     """A channel prefix no other test uses (colons included on purpose)."""
-    return f"queuert:{time.time_ns()}:{token_hex(4)}"
+    return unique_name(":")
 
 
 @pytest.fixture
@@ -117,77 +110,51 @@ def redis_server_binary() -> str:
     return binary
 
 
-class RedisServerProcess:
+class RedisServerProcess(ServerProcess):
     """A `redis-server` on a fixed port that a test can kill and start again."""
 
     def __init__(self, binary: str, directory: Path, port: int, *extra: str) -> None:
+        super().__init__("redis-server", port)
         self.binary = binary
         self.directory = directory
-        self.port = port
         self.extra = extra
-        self.process: subprocess.Popen[bytes] | None = None
         directory.mkdir(parents=True, exist_ok=True)
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self, *, timeout_s: float = 10.0) -> None:
-        assert self.process is None, "already running"
-        self.process = subprocess.Popen(
-            [
-                self.binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.directory),
-                *self.extra,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + timeout_s
+    def command(self) -> list[str]:
+        return [
+            self.binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.directory),
+            *self.extra,
+        ]
+
+    def ready(self) -> bool:
         client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
         try:
-            while True:
-                try:
-                    client.ping()
-                    return
-                except redis.exceptions.ConnectionError:
-                    if time.monotonic() > deadline or self.process.poll() is not None:
-                        self.kill()
-                        raise RuntimeError(f"redis-server on port {self.port} did not start") from None
-                    time.sleep(0.02)
+            return bool(client.ping())
+        except redis.exceptions.ConnectionError:
+            return False
         finally:
             client.close()
-
-    def kill(self) -> None:
-        """Kill the server (SIGKILL: no goodbye to the clients)."""
-        process, self.process = self.process, None
-        if process is not None:
-            process.kill()
-            process.wait(timeout=10)
-
-    async def astart(self) -> None:
-        await asyncio.to_thread(self.start)
-
-    async def akill(self) -> None:
-        await asyncio.to_thread(self.kill)
 
 
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServerProcess]:
     """A private `redis-server` (started) that the test may kill and restart on the same port."""
-    server = RedisServerProcess(redis_server_binary(), tmp_path / "redis", free_port())
-    server.start()
-    yield server
-    server.kill()
+    with RedisServerProcess(redis_server_binary(), tmp_path / "redis", free_port()).running() as server:
+        yield server
 
 
 class LocalCluster:
@@ -208,7 +175,7 @@ class LocalCluster:
                 "--cluster-require-full-coverage",
                 "no",
             )
-            for index, port in enumerate(free_port(bus_offset=10_000) for _ in range(3))
+            for index, port in enumerate(free_port_pair(10_000) for _ in range(3))
         ]
 
     @property

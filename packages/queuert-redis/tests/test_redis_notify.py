@@ -29,7 +29,7 @@ from queuert import (
     define_job_types,
     transaction_hooks,
 )
-from queuert.testing import wait_until
+from queuert.testing import ReceivedNotifications, wait_until, wake_idle_listeners
 from queuert_redis import (
     RedisClusterPubSubProvider,
     RedisNotifyAdapter,
@@ -38,7 +38,7 @@ from queuert_redis import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+    from collections.abc import AsyncIterator, Awaitable, Callable
 
     from conftest import LocalCluster, RedisServerProcess
 
@@ -55,34 +55,6 @@ async def redis_adapter(url: str, prefix: str, **client_kwargs: Any) -> AsyncIte
     finally:
         await adapter.close()
         await client.aclose()
-
-
-class Received:
-    def __init__(self) -> None:
-        self.items: list[str] = []
-
-    def typed(self, value: str) -> None:
-        self.items.append(value)
-
-    def bare(self) -> None:
-        self.items.append("*")
-
-
-async def nothing_more(received: Received, count: int) -> None:
-    """Give late (duplicate) deliveries a moment to show up, then check there were none."""
-    await asyncio.sleep(0.3)
-    assert len(received.items) == count, f"expected {count} deliveries, got {received.items}"
-
-
-async def publish_until_received(publish: Callable[[], Awaitable[object]], received: Received, *, what: str) -> None:
-    """Publish again and again (messages sent while reconnecting are lost) until one arrives, within 15 s."""
-    deadline = time.monotonic() + 15
-    while not received.items:
-        assert time.monotonic() < deadline, f"no {what} arrived within 15 s"
-        with contextlib.suppress(Exception):
-            await publish()
-        with contextlib.suppress(TimeoutError):
-            await wait_until(lambda: received.items, timeout_ms=200)
 
 
 # --- formats ---------------------------------------------------------------------------------
@@ -115,7 +87,7 @@ async def test_messages_published_by_another_implementation_reach_listeners(
     redis_url: str, redis_client: Redis, prefix: str
 ) -> None:
     async with redis_adapter(redis_url, prefix) as adapter:
-        scheduled, completed, lost = Received(), Received(), Received()
+        scheduled, completed, lost = ReceivedNotifications(), ReceivedNotifications(), ReceivedNotifications()
         await adapter.listen_job_scheduled(["a:b c"], scheduled.typed)
         await adapter.listen_chain_completed("c1", completed.bare)
         await adapter.listen_job_ownership_lost("j1", lost.bare)
@@ -190,28 +162,9 @@ async def _numsub_total(client: Redis, prefix: str) -> bool:
 
 @pytest.mark.parametrize("budget", [1, 3])
 async def test_one_scheduled_job_wakes_one_of_several_idle_listeners(redis_url: str, prefix: str, budget: int) -> None:
-    listeners = 6
-    type_name = "herd.job"
-    claims: list[bool] = []
-    tasks: set[asyncio.Task[None]] = set()
     async with contextlib.AsyncExitStack() as stack:
-        adapters = [await stack.enter_async_context(redis_adapter(redis_url, prefix)) for _ in range(listeners + 1)]
-        publisher, workers = adapters[0], adapters[1:]
-        for adapter in workers:
-
-            async def claim(adapter: RedisNotifyAdapter = adapter) -> None:
-                claims.append(await adapter.consume_wake_hint(type_name))
-
-            def on_scheduled(_: str, claim: Callable[[], Coroutine[Any, Any, None]] = claim) -> None:
-                task = asyncio.create_task(claim())
-                tasks.add(task)
-
-            await adapter.listen_job_scheduled([type_name], on_scheduled)
-        # What the client does after committing `budget` new jobs of the type.
-        await publisher.provide_wake_hint(type_name, budget)
-        await publisher.notify_job_scheduled(type_name)
-        await wait_until(lambda: len(claims) == listeners, message=f"only {len(claims)} listeners were notified")
-        await asyncio.gather(*tasks)
+        adapters = [await stack.enter_async_context(redis_adapter(redis_url, prefix)) for _ in range(7)]
+        claims = await wake_idle_listeners(adapters[0], adapters[1:], "herd.job", budget)
     assert claims.count(True) == budget, claims
 
 
@@ -223,7 +176,7 @@ async def test_killed_subscription_connection_is_re_established_without_duplicat
 ) -> None:
     name = f"qt-{token_hex(6)}"
     async with redis_adapter(redis_url, prefix, client_name=name) as adapter:
-        scheduled, completed, lost = Received(), Received(), Received()
+        scheduled, completed, lost = ReceivedNotifications(), ReceivedNotifications(), ReceivedNotifications()
         await adapter.listen_job_scheduled(["t"], scheduled.typed)
         await adapter.listen_job_scheduled(["t"], scheduled.typed)
         await adapter.listen_chain_completed("c", completed.bare)
@@ -233,7 +186,7 @@ async def test_killed_subscription_connection_is_re_established_without_duplicat
         # Only our adapter's subscription connection: other pub/sub clients of a shared server are spared.
         assert await redis_client.execute_command("CLIENT", "KILL", "TYPE", "pubsub", "ID", before) == 1  # type: ignore[no-untyped-call]
 
-        await publish_until_received(lambda: adapter.notify_chain_completed("c"), completed, what="chain completion")
+        await completed.publish_until_received(lambda: adapter.notify_chain_completed("c"), what="chain completion")
         (after,) = [c["id"] for c in await redis_client.client_list(_type="pubsub") if c.get("name") == name]
         assert after != before
         for received in (scheduled, completed, lost):
@@ -243,7 +196,7 @@ async def test_killed_subscription_connection_is_re_established_without_duplicat
         await adapter.notify_job_ownership_lost("j")
         await wait_until(lambda: len(scheduled.items) == 2 and completed.items and lost.items)
         # Every channel came back, each exactly once: no listener registered twice.
-        await nothing_more(scheduled, 2)
+        await scheduled.expect_no_more(2)
         assert (completed.items, lost.items) == (["*"], ["*"])
 
 
@@ -255,7 +208,7 @@ async def test_server_outage_degrades_to_polling_and_listeners_return_with_the_s
 ) -> None:
     caplog.set_level(logging.INFO, logger="queuert.redis")
     async with redis_adapter(redis_server.url, prefix, **outage_client_kwargs) as adapter:
-        completed, scheduled = Received(), Received()
+        completed, scheduled = ReceivedNotifications(), ReceivedNotifications()
         await adapter.listen_chain_completed("c", completed.bare)
         await adapter.listen_job_scheduled(["t"], scheduled.typed)
         await adapter.provide_wake_hint("t", 1)
@@ -276,16 +229,16 @@ async def test_server_outage_degrades_to_polling_and_listeners_return_with_the_s
         assert time.monotonic() - started < 1, "a new subscription during an outage must fail at once"
 
         await redis_server.astart()
-        await publish_until_received(lambda: adapter.notify_chain_completed("c"), completed, what="chain completion")
+        await completed.publish_until_received(lambda: adapter.notify_chain_completed("c"), what="chain completion")
         await wait_until(lambda: "re-established" in caplog.text, timeout_ms=10_000)
         completed.items.clear()
         await adapter.notify_job_scheduled("t")
         await adapter.notify_chain_completed("c")
         await wait_until(lambda: scheduled.items and completed.items)
-        await nothing_more(scheduled, 1)
+        await scheduled.expect_no_more(1)
         assert completed.items == ["*"]
         # New subscriptions work again too.
-        lost = Received()
+        lost = ReceivedNotifications()
         await adapter.listen_job_ownership_lost("j", lost.bare)
         await adapter.notify_job_ownership_lost("j")
         await wait_until(lambda: lost.items)
@@ -443,9 +396,9 @@ async def test_every_chain_completes_while_the_subscription_connection_keeps_bei
                 *(client.await_chain(chain_id, timeout_ms=15_000, poll_interval_ms=100) for chain_id in chain_ids)
             )
             # And the adapter came out of it working: a new listener hears the next message.
-            after = Received()
+            after = ReceivedNotifications()
             await wait_until(lambda: _listens(notify, after), timeout_ms=10_000)
-            await publish_until_received(lambda: notify.notify_chain_completed("after"), after, what="notification")
+            await after.publish_until_received(lambda: notify.notify_chain_completed("after"), what="notification")
         finally:
             for worker in workers:
                 await worker.stop()
@@ -454,7 +407,7 @@ async def test_every_chain_completes_while_the_subscription_connection_keeps_bei
     assert kills > 0, "the test never managed to kill a subscription connection"
 
 
-async def _listens(adapter: RedisNotifyAdapter, received: Received) -> bool:
+async def _listens(adapter: RedisNotifyAdapter, received: ReceivedNotifications) -> bool:
     try:
         await adapter.listen_chain_completed("after", received.bare)
     except Exception:
@@ -515,15 +468,15 @@ class _LeakyTeardown:
 async def test_a_failed_teardown_does_not_lead_to_double_delivery(redis_client: Redis, prefix: str) -> None:
     provider = RedisPubSubProvider(redis_client)
     adapter = await create_redis_notify_adapter(notify_provider=_LeakyTeardown(provider), channel_prefix=prefix)
-    first = Received()
+    first = ReceivedNotifications()
     unsubscribe = await adapter.listen_chain_completed("c", first.bare)
     with pytest.raises(ConnectionResetError):
         await unsubscribe()
-    second = Received()
+    second = ReceivedNotifications()
     await adapter.listen_chain_completed("c", second.bare)
     await adapter.notify_chain_completed("c")
     await wait_until(lambda: second.items)
-    await nothing_more(second, 1)
+    await second.expect_no_more(1)
     assert first.items == []
     await adapter.close()
     await provider.close()
@@ -538,7 +491,7 @@ async def test_cluster_messages_published_on_any_node_reach_the_subscriber(
     provider = RedisClusterPubSubProvider(cluster_client)
     adapter = await create_redis_notify_adapter(notify_provider=provider, channel_prefix=prefix)
     try:
-        completed = Received()
+        completed = ReceivedNotifications()
         await adapter.listen_chain_completed("c", completed.bare)
         assert provider.node is not None
         nodes = cluster_client.get_nodes()
@@ -569,7 +522,7 @@ async def test_cluster_subscription_moves_to_another_node_when_its_node_dies(
     provider = RedisClusterPubSubProvider(cluster)
     adapter = await create_redis_notify_adapter(notify_provider=provider, channel_prefix=prefix)
     try:
-        completed, scheduled = Received(), Received()
+        completed, scheduled = ReceivedNotifications(), ReceivedNotifications()
         await adapter.listen_chain_completed("c", completed.bare)
         await adapter.listen_job_scheduled(["t"], scheduled.typed)
         subscribed = provider.node
@@ -579,8 +532,8 @@ async def test_cluster_subscription_moves_to_another_node_when_its_node_dies(
 
         direct = Redis(port=survivor.port)
         try:
-            await publish_until_received(
-                lambda: direct.publish(f"{prefix}:chainc", "c"), completed, what="chain completion via another node"
+            await completed.publish_until_received(
+                lambda: direct.publish(f"{prefix}:chainc", "c"), what="chain completion via another node"
             )
             assert provider.node != subscribed
             assert "moving the subscription connection to cluster node" in caplog.text
@@ -588,7 +541,7 @@ async def test_cluster_subscription_moves_to_another_node_when_its_node_dies(
             await direct.publish(f"{prefix}:sched", "t")
             await direct.publish(f"{prefix}:chainc", "c")
             await wait_until(lambda: scheduled.items and completed.items)
-            await nothing_more(scheduled, 1)
+            await scheduled.expect_no_more(1)
             assert completed.items == ["*"]
         finally:
             await direct.aclose()

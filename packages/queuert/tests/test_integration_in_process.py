@@ -10,117 +10,23 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from queuert import create_in_process_notify_adapter, create_in_process_state_adapter
-from queuert.adapters import validate_uuid
-from queuert.testing.suites import (
-    BlockerChainsSuite,
-    ChainsSuite,
-    ClientQueriesSuite,
-    DeduplicationSuite,
-    DeletionSuite,
-    NotifyResilienceSuite,
-    NotifySuite,
-    ProcessErrorHandlingSuite,
-    ProcessModesSuite,
-    ProcessSuite,
-    ReaperSuite,
-    SchedulingSuite,
-    StartChainsSuite,
-    StateResilienceSuite,
-    SuiteAdapters,
-    TriggerSuite,
-    ValidationSuite,
-    WaitChainCompletionSuite,
-    WorkerlessCompletionSuite,
-    WorkerSuite,
-)
+from queuert import create_in_process_notify_adapter
+from queuert.testing.suites import NotifyAdapterUnderTest, define_suite_tests
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-
-class InProcessAdapters:
-    @pytest.fixture(params=["in_process_notify", "no_notify"])
-    async def queuert_adapters(self, request: pytest.FixtureRequest) -> AsyncIterator[SuiteAdapters]:
-        state = await create_in_process_state_adapter(validate_id=validate_uuid)
-        notify = await create_in_process_notify_adapter() if request.param == "in_process_notify" else None
-        yield SuiteAdapters(state_adapter=state, notify_adapter=notify, invalid_id="not-a-uuid")
-        if notify is not None:
-            await notify.close()
-        await state.close()
+    from queuert.adapters import NotifyAdapter
 
 
-class TestProcess(InProcessAdapters, ProcessSuite):
-    pass
+@pytest.fixture(params=["in_process_notify", "no_notify"])
+async def queuert_notify_adapter(request: pytest.FixtureRequest) -> AsyncIterator[NotifyAdapter | None]:
+    if request.param == "no_notify":
+        yield None
+        return
+    notify = await create_in_process_notify_adapter()
+    yield notify
+    await notify.close()
 
 
-class TestProcessModes(InProcessAdapters, ProcessModesSuite):
-    pass
-
-
-class TestProcessErrorHandling(InProcessAdapters, ProcessErrorHandlingSuite):
-    pass
-
-
-class TestChains(InProcessAdapters, ChainsSuite):
-    pass
-
-
-class TestBlockerChains(InProcessAdapters, BlockerChainsSuite):
-    pass
-
-
-class TestScheduling(InProcessAdapters, SchedulingSuite):
-    pass
-
-
-class TestDeduplication(InProcessAdapters, DeduplicationSuite):
-    pass
-
-
-class TestDeletion(InProcessAdapters, DeletionSuite):
-    pass
-
-
-class TestTrigger(InProcessAdapters, TriggerSuite):
-    pass
-
-
-class TestWaitChainCompletion(InProcessAdapters, WaitChainCompletionSuite):
-    pass
-
-
-class TestWorkerlessCompletion(InProcessAdapters, WorkerlessCompletionSuite):
-    pass
-
-
-class TestReaper(InProcessAdapters, ReaperSuite):
-    pass
-
-
-class TestValidation(InProcessAdapters, ValidationSuite):
-    pass
-
-
-class TestWorker(InProcessAdapters, WorkerSuite):
-    pass
-
-
-class TestNotify(InProcessAdapters, NotifySuite):
-    pass
-
-
-class TestStateResilience(InProcessAdapters, StateResilienceSuite):
-    pass
-
-
-class TestNotifyResilience(InProcessAdapters, NotifyResilienceSuite):
-    pass
-
-
-class TestClientQueries(InProcessAdapters, ClientQueriesSuite):
-    pass
-
-
-class TestStartChains(InProcessAdapters, StartChainsSuite):
-    pass
+define_suite_tests(globals(), NotifyAdapterUnderTest)

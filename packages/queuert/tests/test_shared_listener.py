@@ -1,4 +1,4 @@
-"""The shared listener: one underlying subscription, multiplexed by key."""
+"""The shared listener: one underlying subscription, multiplexed by key; and the notify channels built on it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from queuert.adapters import Dispatch, SharedListener
+from queuert.adapters import Dispatch, NotifyChannels, SharedListener
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -156,3 +156,112 @@ async def test_a_callback_that_unsubscribes_during_dispatch_does_not_disturb_it(
     await asyncio.gather(*pending)
     broker.publish("k")
     assert got == ["k", "k", "k"]
+
+
+class FakeChannels:
+    """A broker with named channels: subscribes one handler per channel, publishes bare strings."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, Callable[[str], None]] = {}
+        self.failing: dict[str, BaseException] = {}
+
+    async def subscribe(self, channel: str, on_message: Callable[[str], None]) -> Callable[[], Awaitable[None]]:
+        if channel in self.failing:
+            raise self.failing[channel]
+        assert channel not in self.handlers, "subscribed twice"
+        self.handlers[channel] = on_message
+
+        async def teardown() -> None:
+            del self.handlers[channel]
+
+        return teardown
+
+    def publish(self, channel: str, payload: str) -> None:
+        handler = self.handlers.get(channel)
+        if handler is not None:
+            handler(payload)
+
+
+async def test_notify_channels_route_bare_payloads_by_key_on_the_protocol_channels() -> None:
+    broker = FakeChannels()
+    channels = NotifyChannels("app", separator=":", subscribe=broker.subscribe)
+    assert (channels.job_scheduled, channels.chain_completed, channels.job_ownership_lost) == (
+        "app:sched",
+        "app:chainc",
+        "app:owls",
+    )
+    scheduled: list[str] = []
+    done: list[str] = []
+    lost: list[str] = []
+    await channels.listen_job_scheduled(["a", "b", "a"], scheduled.append)
+    await channels.listen_job_scheduled(["b"], scheduled.append)
+    await channels.listen_chain_completed("c1", lambda: done.append("c1"))
+    await channels.listen_job_ownership_lost("j1", lambda: lost.append("j1"))
+    assert sorted(broker.handlers) == ["app:chainc", "app:owls", "app:sched"], "one subscription per channel"
+    for channel, payload in [("app:sched", "a"), ("app:sched", "b"), ("app:sched", "c")]:
+        broker.publish(channel, payload)
+    broker.publish("app:chainc", "c2")
+    broker.publish("app:chainc", "c1")
+    broker.publish("app:owls", "j1")
+    assert (scheduled, done, lost) == (["a", "b", "b"], ["c1"], ["j1"])
+
+
+async def test_notify_channels_listen_job_scheduled_is_all_or_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    broker = FakeChannels()
+    channels = NotifyChannels("app", separator=".", subscribe=broker.subscribe)
+    scheduled = channels.listeners[0]
+    unsubscribe = await channels.listen_job_scheduled(["a", "b"], lambda _type_name: None)
+    assert scheduled.listener_count == 2
+    await unsubscribe()
+    assert broker.handlers == {}, "one unsubscribe removes every type; the last one out closes the channel"
+
+    subscribe = scheduled.subscribe
+
+    async def fail_on_b(key: str, callback: Callable[[str], None]) -> Callable[[], Awaitable[None]]:
+        if key == "b":
+            raise ConnectionError("down")
+        return await subscribe(key, callback)
+
+    monkeypatch.setattr(scheduled, "subscribe", fail_on_b)
+    with pytest.raises(ConnectionError):
+        await channels.listen_job_scheduled(["a", "b"], lambda _type_name: None)
+    assert scheduled.listener_count == 0, "the registration made before the failure was undone"
+    assert broker.handlers == {}
+
+    broker.failing["app.chainc"] = ConnectionError("refused")
+    with pytest.raises(ConnectionError, match="refused"):
+        await channels.listen_chain_completed("c", lambda: None)
+
+
+async def test_notify_channels_dispose_tears_every_channel_down_and_returns_the_failures() -> None:
+    broker = FakeChannels()
+    channels = NotifyChannels("app", separator="_", subscribe=broker.subscribe)
+    await channels.listen_job_scheduled(["t"], lambda _type_name: None)
+    await channels.listen_chain_completed("c", lambda: None)
+    assert [listener.active for listener in channels.listeners] == [True, True, False]
+
+    async def failing_teardown() -> None:
+        raise ConnectionError("gone")
+
+    channels.listeners[1]._teardown = failing_teardown
+    errors = await channels.dispose()
+    assert [str(error) for error in errors] == ["gone"]
+    assert not any(listener.active for listener in channels.listeners)
+    assert list(broker.handlers) == ["app_chainc"], "the failed teardown left its handler behind"
+
+
+async def test_notify_channels_name_their_listeners_in_logs(caplog: pytest.LogCaptureFixture) -> None:
+    broker = FakeChannels()
+    labelled = NotifyChannels("a", separator=":", subscribe=broker.subscribe, label="redis")
+    plain = NotifyChannels("b", separator=":", subscribe=broker.subscribe)
+
+    def bad() -> None:
+        raise RuntimeError("listener bug")
+
+    await labelled.listen_chain_completed("c", bad)
+    await plain.listen_job_ownership_lost("j", bad)
+    with caplog.at_level(logging.ERROR, logger="queuert"):
+        broker.publish("a:chainc", "c")
+        broker.publish("b:owls", "j")
+    assert "queuert redis chain completed listener" in caplog.text
+    assert "queuert ownership lost listener" in caplog.text

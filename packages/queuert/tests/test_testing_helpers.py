@@ -1,4 +1,4 @@
-"""`queuert.testing`: processing on demand, fault injection, bounded waits, and how the suites are bound."""
+"""`queuert.testing`: on-demand processing, faults, bounded waits, notify helpers, and how the suites are bound."""
 
 from __future__ import annotations
 
@@ -24,22 +24,32 @@ from queuert import (
     Slot,
     WorkerDefaults,
     create_client,
+    create_in_process_notify_adapter,
     create_in_process_state_adapter,
     create_processors,
     define_job_types,
     transaction_hooks,
 )
+from queuert.adapters import DelegatingNotifyAdapter
 from queuert.testing import (
+    FlakyNotifyAdapter,
     FlakyStateAdapter,
+    ListeningNotifyAdapter,
+    ReceivedNotifications,
     fail_operations,
     process_one,
     process_until_idle,
     seeded_batches,
     wait_until,
+    wake_idle_listeners,
 )
+from queuert.testing.suites import ALL_SUITES, ChainsSuite, ProcessSuite, define_suite_tests
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
     from pathlib import Path
+
+    from queuert.adapters import NotifyAdapter
 
 
 class Count(TypedDict):
@@ -211,6 +221,127 @@ async def test_fail_operations_fails_only_the_named_calls() -> None:
     assert (flaky.calls, flaky.failures) == (3, 1)
     flaky.enabled = False
     assert not flaky.enabled
+
+
+class Recording(DelegatingNotifyAdapter):
+    """Records every intercepted operation."""
+
+    def __init__(self, inner: NotifyAdapter) -> None:
+        super().__init__(inner)
+        self.operations: list[str] = []
+
+    async def _intercept(self, operation: str, call: Callable[[], Awaitable[Any]]) -> Any:
+        self.operations.append(operation)
+        return await call()
+
+
+async def test_a_delegating_notify_adapter_forwards_every_operation_through_its_hook() -> None:
+    inner = await create_in_process_notify_adapter()
+    adapter = Recording(inner)
+    got: list[str] = []
+    unsubscribes = [
+        await adapter.listen_job_scheduled(["t"], got.append),
+        await adapter.listen_chain_completed("c", lambda: got.append("c")),
+        await adapter.listen_job_ownership_lost("j", lambda: got.append("j")),
+    ]
+    await adapter.provide_wake_hint("t", 1)
+    await adapter.notify_job_scheduled("t")
+    assert await adapter.consume_wake_hint("t") is True
+    await adapter.notify_chain_completed("c")
+    await adapter.notify_job_ownership_lost("j")
+    await wait_until(lambda: len(got) == 3)
+    assert sorted(got) == ["c", "j", "t"]
+    for unsubscribe in unsubscribes:
+        await unsubscribe()
+    await adapter.close()
+    assert adapter.operations == [
+        "listen_job_scheduled",
+        "listen_chain_completed",
+        "listen_job_ownership_lost",
+        "provide_wake_hint",
+        "notify_job_scheduled",
+        "consume_wake_hint",
+        "notify_chain_completed",
+        "notify_job_ownership_lost",
+    ], "close is forwarded without the hook"
+    with pytest.raises(Exception, match="closed"):
+        await inner.notify_job_scheduled("t")
+
+
+async def test_a_flaky_notify_adapter_fails_the_planned_operations_before_the_inner_call() -> None:
+    inner = await create_in_process_notify_adapter()
+    flaky = FlakyNotifyAdapter(inner, plan=fail_operations("consume_wake_hint", times=1))
+    await flaky.provide_wake_hint("t", 1)
+    with pytest.raises(ConnectionResetError, match="consume_wake_hint"):
+        await flaky.consume_wake_hint("t")
+    assert await inner.consume_wake_hint("t") is True, "the failed call did not reach the inner adapter"
+    assert (flaky.calls, flaky.failures) == (2, 1)
+    await flaky.close()
+
+
+async def test_a_listening_notify_adapter_is_set_while_someone_listens_for_scheduled_jobs() -> None:
+    adapter = ListeningNotifyAdapter(await create_in_process_notify_adapter())
+    assert not adapter.listening.is_set()
+    got = ReceivedNotifications()
+    unsubscribe = await adapter.listen_job_scheduled(["t"], got.typed)
+    assert adapter.listening.is_set()
+    await adapter.notify_job_scheduled("t")
+    await wait_until(lambda: got.items)
+    await unsubscribe()
+    assert not adapter.listening.is_set()
+    await adapter.notify_job_scheduled("t")
+    await got.expect_no_more(1, settle_ms=20)
+    assert got.items == ["t"]
+    await adapter.close()
+
+
+async def test_received_notifications_records_and_checks_deliveries() -> None:
+    adapter = await create_in_process_notify_adapter()
+    got = ReceivedNotifications()
+    await adapter.listen_chain_completed("c", got.bare)
+    sent: list[int] = []
+
+    async def publish() -> None:
+        sent.append(1)
+        if len(sent) < 3:
+            raise ConnectionResetError("the broker is still coming back")
+        await adapter.notify_chain_completed("c")
+
+    await got.publish_until_received(publish, what="chain completion")
+    assert (got.items, len(sent)) == (["*"], 3)
+    await got.expect_no_more(1, settle_ms=20)
+    await adapter.notify_chain_completed("c")
+    await wait_until(lambda: len(got.items) == 2)
+    with pytest.raises(AssertionError, match="expected 1 deliveries"):
+        await got.expect_no_more(1, settle_ms=0)
+    with pytest.raises(AssertionError, match="no notification arrived"):
+        await ReceivedNotifications().publish_until_received(publish, what="notification", timeout_ms=50)
+    await adapter.close()
+
+
+@pytest.mark.parametrize("budget", [1, 2])
+async def test_wake_idle_listeners_claims_as_many_wake_ups_as_were_provided(budget: int) -> None:
+    adapter = await create_in_process_notify_adapter()
+    claims = await wake_idle_listeners(adapter, [adapter] * 4, "herd", budget)
+    assert sorted(claims) == [False] * (4 - budget) + [True] * budget
+    await adapter.close()
+
+
+def test_define_suite_tests_adds_a_class_per_suite_and_refuses_to_overwrite_one() -> None:
+    class Adapters:
+        pass
+
+    namespace: dict[str, Any] = {"__name__": "my_tests"}
+    define_suite_tests(namespace, Adapters, prefix="Mine", suites=[ProcessSuite, ChainsSuite], marker=True)
+    assert sorted(name for name in namespace if name != "__name__") == ["TestMineChains", "TestMineProcess"]
+    chains = namespace["TestMineChains"]
+    assert chains.__mro__[1:3] == (Adapters, ChainsSuite)
+    assert (chains.__module__, chains.__qualname__, chains.marker) == ("my_tests", "TestMineChains", True)
+    with pytest.raises(ValueError, match="TestMineChains is already defined"):
+        define_suite_tests(namespace, Adapters, prefix="Mine", suites=[ChainsSuite])
+    everything: dict[str, Any] = {}
+    define_suite_tests(everything, Adapters)
+    assert len(everything) == len(ALL_SUITES) == len({suite.__name__ for suite in ALL_SUITES})
 
 
 async def test_wait_until_returns_the_value_or_times_out() -> None:

@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sys
 from typing import TYPE_CHECKING
 
 import pytest
 
-from queuert.testing.services import resolve_service
+from queuert.testing.services import ServerProcess, free_port, resolve_service, unique_name
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
-
-
-def _closed_port() -> int:
-    # Bound then released: nothing listens there, so a connection is refused at once.
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 async def _tcp_probe(url: str) -> None:
@@ -77,7 +70,7 @@ def test_the_default_url_is_used_when_the_variable_is_unset(
 
 @pytest.mark.parametrize("ci", [None, "false", ""])
 def test_an_unreachable_server_skips_outside_ci(ci: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
-    url = f"tcp://127.0.0.1:{_closed_port()}"
+    url = f"tcp://127.0.0.1:{free_port()}"
     with pytest.raises(pytest.skip.Exception) as caught:
         _resolve(url, monkeypatch, ci=ci)
     message = str(caught.value)
@@ -88,7 +81,7 @@ def test_an_unreachable_server_skips_outside_ci(ci: str | None, monkeypatch: pyt
 
 @pytest.mark.parametrize("ci", ["true", "TRUE"])
 def test_an_unreachable_server_fails_with_ci_true(ci: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    url = f"tcp://127.0.0.1:{_closed_port()}"
+    url = f"tcp://127.0.0.1:{free_port()}"
     with pytest.raises(pytest.fail.Exception) as caught:
         _resolve(url, monkeypatch, ci=ci)
     message = str(caught.value)
@@ -102,7 +95,7 @@ def test_a_failing_container_factory_is_named_in_the_skip(monkeypatch: pytest.Mo
 
     monkeypatch.setattr(services, "_container_unavailable_reason", lambda: None)
     with pytest.raises(pytest.skip.Exception) as caught:
-        _resolve(f"tcp://127.0.0.1:{_closed_port()}", monkeypatch, ci=None)
+        _resolve(f"tcp://127.0.0.1:{free_port()}", monkeypatch, ci=None)
     assert "containers are not wanted in this test" in str(caught.value)
 
 
@@ -111,7 +104,7 @@ def test_a_started_container_is_used_and_stopped(monkeypatch: pytest.MonkeyPatch
 
     stopped: list[bool] = []
     monkeypatch.setattr(services, "_container_unavailable_reason", lambda: None)
-    monkeypatch.setenv("QUEUERT_TEST_SERVICE_URL", f"tcp://127.0.0.1:{_closed_port()}")
+    monkeypatch.setenv("QUEUERT_TEST_SERVICE_URL", f"tcp://127.0.0.1:{free_port()}")
     with resolve_service(
         "Example",
         env_var="QUEUERT_TEST_SERVICE_URL",
@@ -122,3 +115,60 @@ def test_a_started_container_is_used_and_stopped(monkeypatch: pytest.MonkeyPatch
         assert resolved == listening_url
         assert stopped == []
     assert stopped == [True]
+
+
+class EchoServer(ServerProcess):
+    """A Python TCP server that accepts and closes connections, or exits at once with `broken`."""
+
+    def __init__(self, port: int, *, broken: bool = False) -> None:
+        super().__init__("echo-server", port)
+        self.broken = broken
+
+    def command(self) -> list[str]:
+        if self.broken:
+            return [sys.executable, "-c", "raise SystemExit(3)"]
+        code = (
+            "import socket, sys\n"
+            "server = socket.create_server(('127.0.0.1', int(sys.argv[1])))\n"
+            "while True:\n"
+            "    server.accept()[0].close()\n"
+        )
+        return [sys.executable, "-c", code, str(self.port)]
+
+    def ready(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+
+async def test_a_server_process_starts_is_killed_and_starts_again_on_its_port() -> None:
+    server = EchoServer(free_port())
+    with server.running():
+        assert server.ready()
+        with pytest.raises(RuntimeError, match="already running"):
+            server.start()
+        await server.akill()
+        assert not server.ready()
+        assert server.process is None
+        await server.astart()
+        assert server.ready()
+    assert server.process is None
+    assert not server.ready()
+
+
+def test_a_server_that_exits_while_starting_is_reported() -> None:
+    server = EchoServer(free_port(), broken=True)
+    with pytest.raises(RuntimeError, match=r"echo-server on port \d+ did not start"):
+        server.start()
+    assert server.process is None
+    server.kill()  # nothing to kill: harmless
+
+
+def test_unique_names_differ_and_follow_the_pattern() -> None:
+    first, second = unique_name(":"), unique_name(":")
+    assert first != second
+    assert first.startswith("queuert:")
+    assert len(first.split(":")) == 3
+    assert unique_name("_", prefix="queuert_hints").startswith("queuert_hints_")

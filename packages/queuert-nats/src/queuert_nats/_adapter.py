@@ -20,7 +20,7 @@ from nats.errors import (
 )
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, ServiceUnavailableError
 
-from queuert.adapters import Dispatch, NotifyAdapter, SharedListener, Unsubscribe
+from queuert.adapters import NotifyAdapter, NotifyChannels, Unsubscribe
 from queuert.errors import AdapterClosedError
 
 if TYPE_CHECKING:
@@ -105,12 +105,7 @@ class NatsNotifyAdapter(NotifyAdapter):
         # nats-py's flush takes whole seconds.
         self._flush_timeout_s = max(1, math.ceil(self._timeout_s))
         self._closed = False
-        self._sched_subject = f"{subject_prefix}.sched"
-        self._chain_subject = f"{subject_prefix}.chainc"
-        self._owner_subject = f"{subject_prefix}.owls"
-        self._scheduled = SharedListener(self._opener(self._sched_subject), name="nats job scheduled listener")
-        self._chain_completed = SharedListener(self._opener(self._chain_subject), name="nats chain completed listener")
-        self._ownership_lost = SharedListener(self._opener(self._owner_subject), name="nats ownership lost listener")
+        self._subjects = NotifyChannels(subject_prefix, separator=".", subscribe=self._subscribe, label="nats")
 
     @property
     def subject_prefix(self) -> str:
@@ -161,28 +156,23 @@ class NatsNotifyAdapter(NotifyAdapter):
         if not self._nc.is_connected:
             raise ConnectionReconnectingError
 
-    def _opener(self, subject: str) -> Callable[[Dispatch], Awaitable[Callable[[], Awaitable[None]]]]:
-        async def open_subscription(dispatch: Dispatch) -> Callable[[], Awaitable[None]]:
-            async def handler(msg: Msg) -> None:
-                text = msg.data.decode("utf-8", errors="replace")
-                # The payload is the routing key.
-                dispatch(text, text)
+    async def _subscribe(self, subject: str, on_message: Callable[[str], None]) -> Callable[[], Awaitable[None]]:
+        async def handler(msg: Msg) -> None:
+            on_message(msg.data.decode("utf-8", errors="replace"))
 
-            self._check_connection()
-            subscription = await self._nc.subscribe(subject, cb=handler)
-            try:
-                # Active once the server has processed SUB, for publishers on other connections too.
-                await self._nc.flush(timeout=self._flush_timeout_s)
-            except BaseException:
-                await self._unsubscribe(subscription.unsubscribe)
-                raise
+        self._check_connection()
+        subscription = await self._nc.subscribe(subject, cb=handler)
+        try:
+            # Active once the server has processed SUB, for publishers on other connections too.
+            await self._nc.flush(timeout=self._flush_timeout_s)
+        except BaseException:
+            await self._unsubscribe(subscription.unsubscribe)
+            raise
 
-            async def teardown() -> None:
-                await self._unsubscribe(subscription.unsubscribe)
+        async def teardown() -> None:
+            await self._unsubscribe(subscription.unsubscribe)
 
-            return teardown
-
-        return open_subscription
+        return teardown
 
     @staticmethod
     async def _unsubscribe(unsubscribe: Callable[[], Awaitable[None]]) -> None:
@@ -194,7 +184,7 @@ class NatsNotifyAdapter(NotifyAdapter):
 
     async def notify_job_scheduled(self, type_name: str) -> None:
         """Publish the type name on `{prefix}.sched` and flush."""
-        await self._publish(self._sched_subject, type_name)
+        await self._publish(self._subjects.job_scheduled, type_name)
 
     async def listen_job_scheduled(
         self, type_names: Sequence[str], on_notification: Callable[[str], None]
@@ -202,38 +192,27 @@ class NatsNotifyAdapter(NotifyAdapter):
         """Call `on_notification(type_name)` for each scheduled-job hint of these types; active on return."""
         self._check_open()
         self._check_connection()
-        unsubscribes: list[Unsubscribe] = []
-        try:
-            for type_name in dict.fromkeys(type_names):
-                unsubscribes.append(await self._scheduled.subscribe(type_name, on_notification))
-        except BaseException:
-            await asyncio.gather(*(unsubscribe() for unsubscribe in unsubscribes), return_exceptions=True)
-            raise
-
-        async def unsubscribe_all() -> None:
-            await asyncio.gather(*(unsubscribe() for unsubscribe in unsubscribes))
-
-        return unsubscribe_all
+        return await self._subjects.listen_job_scheduled(type_names, on_notification)
 
     async def notify_chain_completed(self, chain_id: str) -> None:
         """Publish the chain id on `{prefix}.chainc` and flush."""
-        await self._publish(self._chain_subject, chain_id)
+        await self._publish(self._subjects.chain_completed, chain_id)
 
     async def listen_chain_completed(self, chain_id: str, on_notification: Callable[[], None]) -> Unsubscribe:
         """Call `on_notification()` when `chain_id` is reported completed; active on return."""
         self._check_open()
         self._check_connection()
-        return await self._chain_completed.subscribe(chain_id, lambda _payload: on_notification())
+        return await self._subjects.listen_chain_completed(chain_id, on_notification)
 
     async def notify_job_ownership_lost(self, job_id: str) -> None:
         """Publish the job id on `{prefix}.owls` and flush."""
-        await self._publish(self._owner_subject, job_id)
+        await self._publish(self._subjects.job_ownership_lost, job_id)
 
     async def listen_job_ownership_lost(self, job_id: str, on_notification: Callable[[], None]) -> Unsubscribe:
         """Call `on_notification()` when `job_id` is reported taken away; active on return."""
         self._check_open()
         self._check_connection()
-        return await self._ownership_lost.subscribe(job_id, lambda _payload: on_notification())
+        return await self._subjects.listen_job_ownership_lost(job_id, on_notification)
 
     # --- wake hints ---------------------------------------------------------------------------
 
@@ -310,15 +289,8 @@ class NatsNotifyAdapter(NotifyAdapter):
         if self._closed:
             return
         self._closed = True
-        results = await asyncio.gather(
-            self._scheduled.dispose(),
-            self._chain_completed.dispose(),
-            self._ownership_lost.dispose(),
-            return_exceptions=True,
-        )
-        for result in results:
-            if isinstance(result, Exception):
-                _logger.debug("queuert nats: a subscription teardown failed at close: %s", result)
+        for error in await self._subjects.dispose():
+            _logger.debug("queuert nats: a subscription teardown failed at close: %s", error)
 
 
 def _budget(value: bytes | None) -> int:

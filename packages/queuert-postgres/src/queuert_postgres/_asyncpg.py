@@ -11,6 +11,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from ._errors import PoolExhaustedError
+from ._scopes import AsyncpgScope
 from ._single_connection import SingleConnectionProvider
 
 if TYPE_CHECKING:
@@ -75,10 +76,19 @@ class AsyncpgPoolProvider:
         return self._pool
 
     async def _acquire(self) -> PoolConnectionProxy[Any]:
+        # `pool.acquire(timeout=...)` runs the wait through `asyncio.wait_for`, a Task of its own
+        # per transaction; a timeout scope bounds the same wait in the caller's task.
+        if self._acquire_timeout_s is None:
+            return await self._pool.acquire()
         try:
-            return await self._pool.acquire(timeout=self._acquire_timeout_s)
+            async with asyncio.timeout(self._acquire_timeout_s):
+                return await self._pool.acquire()
         except TimeoutError as exc:
             raise PoolExhaustedError(timeout_s=self._acquire_timeout_s) from exc
+
+    async def _release(self, conn: PoolConnectionProxy[Any]) -> None:
+        # The reset on release keeps the bound it had when acquire() received the timeout.
+        await self._pool.release(conn, timeout=self._acquire_timeout_s)
 
     async def with_transaction(self, fn: Callable[[AsyncpgConnection], Awaitable[ResultT]]) -> ResultT:
         """Run `fn(connection)` in a transaction on a pooled connection."""
@@ -87,7 +97,7 @@ class AsyncpgPoolProvider:
             async with conn.transaction():
                 return await fn(conn)
         finally:
-            await self._pool.release(conn)
+            await self._release(conn)
 
     async def with_savepoint(
         self, tx_ctx: AsyncpgConnection, fn: Callable[[AsyncpgConnection], Awaitable[ResultT]]
@@ -95,6 +105,23 @@ class AsyncpgPoolProvider:
         """Run `fn(tx_ctx)` in a savepoint (asyncpg's nested transaction)."""
         async with tx_ctx.transaction():
             return await fn(tx_ctx)
+
+    async def open_transaction(self) -> AsyncpgScope:
+        """Begin a transaction on a pooled connection; the handle ends it and hands the connection back."""
+        conn = await self._acquire()
+        transaction = conn.transaction()
+        try:
+            await transaction.start()
+        except BaseException:
+            await self._release(conn)
+            raise
+        return AsyncpgScope(conn, transaction, lambda _: self._release(conn))
+
+    async def open_savepoint(self, tx_ctx: AsyncpgConnection) -> AsyncpgScope:
+        """Take a savepoint (asyncpg's nested transaction) that the handle releases or rolls back."""
+        transaction = tx_ctx.transaction()
+        await transaction.start()
+        return AsyncpgScope(tx_ctx, transaction, None)
 
     async def execute_sql(
         self,
@@ -114,7 +141,7 @@ class AsyncpgPoolProvider:
         try:
             return await _fetch(conn, sql, params)
         finally:
-            await self._pool.release(conn)
+            await self._release(conn)
 
     async def close(self) -> None:
         """Close the pool if `close_pool` was set. Idempotent."""

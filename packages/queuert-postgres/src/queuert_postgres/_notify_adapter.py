@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from queuert.adapters import Dispatch, NotifyAdapter, SharedListener, Unsubscribe
+from queuert.adapters import NotifyAdapter, NotifyChannels, Unsubscribe
 from queuert.errors import AdapterClosedError
 
 from ._errors import translate_error
@@ -14,6 +13,8 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
 
 __all__ = ("PgNotifyAdapter", "PgNotifyProvider", "create_pg_notify_adapter")
+
+ResultT = TypeVar("ResultT")
 
 _ADAPTER_NAME = "PgNotifyAdapter"
 _MAX_CHANNEL_BYTES = 63
@@ -45,42 +46,24 @@ class PgNotifyAdapter(NotifyAdapter):
 
     Channels: `{prefix}_sched` (payload: job type name), `{prefix}_chainc` (chain id) and
     `{prefix}_owls` (job id). Each channel has at most one `LISTEN` however many listeners
-    the process has; payloads are routed to listeners in the process. PostgreSQL has no
-    atomic counter to spend, so wake hints are not budgeted: `provide_wake_hint` does
-    nothing and `consume_wake_hint` always returns `True` (every idle worker of the type
-    wakes and tries to acquire; `SKIP LOCKED` keeps that cheap).
+    the process has (`NotifyChannels`); payloads are routed to listeners in the process.
+    PostgreSQL has no atomic counter to spend, so wake hints are not budgeted:
+    `provide_wake_hint` does nothing and `consume_wake_hint` always returns `True` (every
+    idle worker of the type wakes and tries to acquire; `SKIP LOCKED` keeps that cheap).
     """
 
     def __init__(self, *, notify_provider: PgNotifyProvider, channel_prefix: str) -> None:
         self._provider = notify_provider
         self._closed = False
-        self._sched_channel = f"{channel_prefix}_sched"
-        self._chain_channel = f"{channel_prefix}_chainc"
-        self._owner_channel = f"{channel_prefix}_owls"
-        self._scheduled = SharedListener(self._opener(self._sched_channel), name="job scheduled listener")
-        self._chain_completed = SharedListener(self._opener(self._chain_channel), name="chain completed listener")
-        self._ownership_lost = SharedListener(self._opener(self._owner_channel), name="ownership lost listener")
+        self._channels = NotifyChannels(channel_prefix, separator="_", subscribe=self._subscribe)
 
     @property
     def notify_provider(self) -> PgNotifyProvider:
         """The provider this adapter publishes and listens through."""
         return self._provider
 
-    def _opener(self, channel: str) -> Callable[[Dispatch], Awaitable[Callable[[], Awaitable[None]]]]:
-        async def open_subscription(dispatch: Dispatch) -> Callable[[], Awaitable[None]]:
-            # The payload is the routing key.
-            return await self._call(self._provider.subscribe(channel, lambda payload: dispatch(payload, payload)))
-
-        return open_subscription
-
-    async def _call(self, operation: Awaitable[Callable[[], Awaitable[None]]]) -> Callable[[], Awaitable[None]]:
-        try:
-            return await operation
-        except Exception as exc:
-            mapped = translate_error(exc, schema="", table_prefix="\x00")
-            if mapped is None:
-                raise
-            raise mapped from exc
+    async def _subscribe(self, channel: str, on_message: Callable[[str], None]) -> Callable[[], Awaitable[None]]:
+        return await _translated(self._provider.subscribe(channel, on_message))
 
     def _check_open(self) -> None:
         if self._closed:
@@ -88,35 +71,18 @@ class PgNotifyAdapter(NotifyAdapter):
 
     async def _publish(self, channel: str, message: str) -> None:
         self._check_open()
-        try:
-            await self._provider.publish(channel, message)
-        except Exception as exc:
-            mapped = translate_error(exc, schema="", table_prefix="\x00")
-            if mapped is None:
-                raise
-            raise mapped from exc
+        await _translated(self._provider.publish(channel, message))
 
     async def notify_job_scheduled(self, type_name: str) -> None:
         """Publish the type name on the scheduled channel."""
-        await self._publish(self._sched_channel, type_name)
+        await self._publish(self._channels.job_scheduled, type_name)
 
     async def listen_job_scheduled(
         self, type_names: Sequence[str], on_notification: Callable[[str], None]
     ) -> Unsubscribe:
         """Call `on_notification(type_name)` for each scheduled-job hint of these types; active on return."""
         self._check_open()
-        unsubscribes: list[Unsubscribe] = []
-        try:
-            for type_name in dict.fromkeys(type_names):
-                unsubscribes.append(await self._scheduled.subscribe(type_name, on_notification))
-        except BaseException:
-            await asyncio.gather(*(unsubscribe() for unsubscribe in unsubscribes), return_exceptions=True)
-            raise
-
-        async def unsubscribe_all() -> None:
-            await asyncio.gather(*(unsubscribe() for unsubscribe in unsubscribes))
-
-        return unsubscribe_all
+        return await self._channels.listen_job_scheduled(type_names, on_notification)
 
     async def provide_wake_hint(self, type_name: str, count: int) -> None:
         """Do nothing: LISTEN/NOTIFY has no shared counter to budget wake-ups with."""
@@ -129,28 +95,29 @@ class PgNotifyAdapter(NotifyAdapter):
 
     async def notify_chain_completed(self, chain_id: str) -> None:
         """Publish the chain id on the chain-completed channel."""
-        await self._publish(self._chain_channel, chain_id)
+        await self._publish(self._channels.chain_completed, chain_id)
 
     async def listen_chain_completed(self, chain_id: str, on_notification: Callable[[], None]) -> Unsubscribe:
         """Call `on_notification()` when `chain_id` is reported completed; active on return."""
         self._check_open()
-        return await self._chain_completed.subscribe(chain_id, lambda _payload: on_notification())
+        return await self._channels.listen_chain_completed(chain_id, on_notification)
 
     async def notify_job_ownership_lost(self, job_id: str) -> None:
         """Publish the job id on the ownership-lost channel."""
-        await self._publish(self._owner_channel, job_id)
+        await self._publish(self._channels.job_ownership_lost, job_id)
 
     async def listen_job_ownership_lost(self, job_id: str, on_notification: Callable[[], None]) -> Unsubscribe:
         """Call `on_notification()` when `job_id` is reported taken away; active on return."""
         self._check_open()
-        return await self._ownership_lost.subscribe(job_id, lambda _payload: on_notification())
+        return await self._channels.listen_job_ownership_lost(job_id, on_notification)
 
     async def close(self) -> None:
         """Tear down the three subscriptions and close the provider (if it has `close`). Idempotent."""
         if self._closed:
             return
         self._closed = True
-        for listener in (self._scheduled, self._chain_completed, self._ownership_lost):
+        # One at a time: a provider may run every LISTEN and UNLISTEN on one connection.
+        for listener in self._channels.listeners:
             try:
                 await listener.dispose()
             except Exception:
@@ -158,6 +125,17 @@ class PgNotifyAdapter(NotifyAdapter):
         close = getattr(self._provider, "close", None)
         if close is not None:
             await close()
+
+
+async def _translated(operation: Awaitable[ResultT]) -> ResultT:
+    """Await a provider call, raising a driver error queuert knows as its queuert error."""
+    try:
+        return await operation
+    except Exception as exc:
+        mapped = translate_error(exc, schema="", table_prefix="\x00")
+        if mapped is None:
+            raise
+        raise mapped from exc
 
 
 async def create_pg_notify_adapter(

@@ -44,6 +44,11 @@ class PgStateProvider(Protocol[TxCtxT]):
     * `async def with_savepoint(self, tx_ctx, fn)`: run `fn(tx_ctx)` in a savepoint. Needed by
       drivers that track the transaction state on the client (asyncpg, psycopg, SQLAlchemy).
       Without it the adapter issues `SAVEPOINT` / `RELEASE` / `ROLLBACK TO` itself.
+    * `async def open_transaction(self)` and `async def open_savepoint(self, tx_ctx)`: begin a
+      transaction (take a savepoint) and return a `queuert.adapters.ScopeHandle` whose
+      `commit()` / `rollback()` end it later (a transaction's handle also gives the connection
+      back). Workers then keep an attempt's transaction open without a task of their own per
+      scope. Without them the adapter returns `None` and workers use `with_transaction`.
     * `async def close(self)`: release the provider's resources; must be idempotent.
     """
 

@@ -207,6 +207,42 @@ FROM first_of_key f WHERE f.first_ord IS NOT NULL AND f.first_ord <> f.ord
 ORDER BY 1
 """
 
+# The common case of CREATE_JOBS: new chains with no deduplication key (every job is a first
+# job, `chain_id` unset). Nothing can match an existing row, so it is a plain insert: no
+# lookup, no conflict handling, and a plan that costs a fraction of the general one. A
+# caller-supplied id that exists already fails on the primary key, which the adapter reports
+# as `DuplicateJobIdError`, as it does for CREATE_JOBS. One job binds plain parameters
+# (CREATE_ROOT_JOB, cheaper than `unnest` for a single row); a batch goes through `unnest`
+# (CREATE_ROOT_JOBS) and the adapter matches the returned rows to the input by id. Only what
+# the database decides comes back (the id as stored, the two timestamps): the adapter knows
+# the rest of a new row, and decoding twenty columns per row cost more than the insert.
+_ROOT_COLUMNS = (
+    "id, type_name, chain_id, chain_type_name, chain_index, input, scheduled_at, chain_trace_context, trace_context"
+)
+
+CREATE_ROOT_JOB = f"""
+INSERT INTO {{job}} AS t ({_ROOT_COLUMNS})
+VALUES (
+  $1::text::{{id_type}}, $2::text, $1::text::{{id_type}}, $3::text, $4::int, $5::text::jsonb,
+  {_SCHEDULED_AT.replace("n.schedule_at", "$6::timestamptz").replace("n.schedule_after_ms", "$7::float8")},
+  $8::text, $9::text
+)
+RETURNING t.id::text AS id, t.created_at, t.scheduled_at
+"""
+
+CREATE_ROOT_JOBS = f"""
+INSERT INTO {{job}} AS t ({_ROOT_COLUMNS})
+SELECT n.new_id::{{id_type}}, n.type_name, n.new_id::{{id_type}}, n.chain_type_name, n.chain_index,
+       n.input::jsonb, {_SCHEDULED_AT}, n.chain_trace_context, n.trace_context
+FROM unnest(
+  $1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::timestamptz[], $7::float8[], $8::text[], $9::text[]
+) AS n(
+  new_id, type_name, chain_type_name, chain_index, input, schedule_at, schedule_after_ms,
+  chain_trace_context, trace_context
+)
+RETURNING t.id::text AS id, t.created_at, t.scheduled_at
+"""
+
 # --- blockers -----------------------------------------------------------------------------
 
 # One statement, but it reports `stable = false` (and writes nothing) when a blocker chain's
@@ -379,12 +415,39 @@ WHERE j.id = $1::text::{id_type}
 RETURNING {cols:j}
 """
 
+# `unwatched_chain_end` tells the adapter it may answer the `unblock_jobs` call that follows
+# without SQL. It is true when this completion ends the chain (no later job), no blocker row
+# names the chain, and this transaction held the row lock before this statement began: the
+# version read was written by it (`xmin`: claimed or created in it) or locked by it (`xmax`:
+# `FOR UPDATE`), at the top level (a savepoint's ids differ, which only gives `false`).
+#
+# Why the lock must come first: `add_jobs_blockers` takes `FOR SHARE` on the newest job of
+# each blocker chain, which conflicts with this transaction's lock. So every one that locked
+# the row earlier has committed before this statement's snapshot, which sees its blocker rows;
+# every later one waits for this transaction, then sees the chain completed (it re-reads when
+# its snapshot missed the completion) and blocks nothing. Were the lock taken by this UPDATE
+# itself, a blocker committed while it waited would be missing from the snapshot: hence
+# `false` then, and `unblock_jobs` runs its own statements. (`xmax` can also hold a
+# MultiXactId, from another counter; only one equal to this transaction's id, on a row
+# completed without being locked first, could pass the test wrongly. The core always locks
+# first: the worker by its claim or its ownership check, `complete_chain` by a locked
+# `get_chain`.)
 COMPLETE_JOB = """
+WITH held AS (
+  SELECT o.id, (o.xmin = x.me OR o.xmax = x.me) AS locked
+  FROM {job} o CROSS JOIN (SELECT (txid_current() % 4294967296)::text::xid AS me) x
+  WHERE o.id = $1::text::{id_type}
+)
 UPDATE {job} j
 SET status = 'completed', completed_at = now(), completed_by = $3::text, output = $2::text::jsonb,
     leased_by = NULL, leased_until = NULL, last_attempt_error = NULL
-WHERE j.id = $1::text::{id_type}
-RETURNING {cols:j}
+FROM held
+WHERE j.id = held.id
+RETURNING {cols:j}, (
+  held.locked
+  AND NOT EXISTS (SELECT 1 FROM {job} n WHERE n.chain_id = j.chain_id AND n.chain_index > j.chain_index)
+  AND NOT EXISTS (SELECT 1 FROM {job_blocker} b WHERE b.blocked_by_chain_id = j.chain_id)
+) AS unwatched_chain_end
 """
 
 REAP_EXPIRED_JOB_LEASE = """

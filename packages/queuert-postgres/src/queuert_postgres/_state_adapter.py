@@ -21,6 +21,7 @@ from queuert.adapters import (
     Migration,
     MigrationResult,
     ReapedJob,
+    ScopeHandle,
     StateAdapter,
     StateChain,
     StateJob,
@@ -32,6 +33,7 @@ from queuert.adapters import (
     check_order_direction,
     check_page_limit,
     decode_cursor,
+    decode_json_column,
     encode_json,
     job_chain_index_cursor,
     job_created_at_cursor,
@@ -52,6 +54,7 @@ from queuert.errors import (
 from . import _queries as q
 from ._errors import SchemaNotFoundError, translate_error
 from ._schema import SchemaNames, load_migrations, migration_table_sql, record_migration_sql, render_migration
+from ._scopes import TranslatedScope
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -75,7 +78,7 @@ ResultT = TypeVar("ResultT")
 
 _ADAPTER_NAME = "PgStateAdapter"
 _MAX_BLOCKER_RETRIES = 50
-_NO_BLOCKERS_MEMORY = 4096
+_HINT_MEMORY = 4096
 
 _COLUMN_TYPES: Mapping[str, RuntimeType] = {
     "id": "string",
@@ -99,6 +102,7 @@ _COLUMN_TYPES: Mapping[str, RuntimeType] = {
     "chain_trace_context": "string?",
     "trace_context": "string?",
     "has_more": "boolean",
+    "unwatched_chain_end": "boolean",
     "deduplicated": "boolean",
     "stable": "boolean",
     "available_in_ms": "number?",
@@ -142,6 +146,46 @@ class _Statement:
     read_only: bool
 
 
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _returned_timestamp(value: object) -> datetime:
+    """A `timestamptz` as the driver returned it (a datetime in the session's zone, or ISO text), in UTC."""
+    if type(value) is datetime and value.tzinfo is UTC:
+        return value
+    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _new_root_job(params: CreateJobParams, input_json: str | None, inserted: Mapping[str, object]) -> StateJob:
+    """The row just inserted for `params`, from what the database returned (id as stored, timestamps)."""
+    job_id = cast("str", inserted["id"])
+    return StateJob(
+        id=job_id,
+        type_name=params.type_name,
+        chain_id=job_id,
+        chain_type_name=params.chain_type_name,
+        chain_index=params.chain_index,
+        # Decoded from the text stored, not the caller's object: the job must not change
+        # when the caller later mutates what it passed.
+        input=decode_json_column(input_json),
+        output=None,
+        status="pending",
+        created_at=_returned_timestamp(inserted["created_at"]),
+        scheduled_at=_returned_timestamp(inserted["scheduled_at"]),
+        completed_at=None,
+        completed_by=None,
+        attempt=0,
+        last_attempt_at=None,
+        last_attempt_error=None,
+        leased_by=None,
+        leased_until=None,
+        deduplication_key=None,
+        chain_trace_context=params.chain_trace_context,
+        trace_context=params.trace_context,
+    )
+
+
 def _aware(value: datetime) -> datetime:
     # Naive datetimes are taken as UTC (documented on the filters that accept them).
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
@@ -153,6 +197,17 @@ def _chain_from_row(row: Mapping[str, object]) -> StateChain:
     if last_id is None or last_id == root.id:
         return StateChain(root)
     return StateChain(root, job_from_row(row, prefix="lc_"))
+
+
+def _schedule_values(params: CreateJobParams) -> tuple[datetime | None, float | None]:
+    """`(schedule_at, schedule_after_ms)` of one new job; at most one is set."""
+    schedule = params.schedule
+    if schedule is None:
+        return None, None
+    at = getattr(schedule, "at", None)
+    if at is not None:
+        return _aware(at), None
+    return None, float(getattr(schedule, "after_ms", 0))
 
 
 class _Params:
@@ -201,12 +256,19 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
         self._generate_id = generate_id
         self._validate_id = validate_id
         self._uuid_ids = names.id_type.lower() == "uuid"
+        # The default generator already writes canonical UUIDs: no need to parse them again.
+        self._canonical_generator = generate_id is default_generate_id and validate_id is None
         self._closed = False
         self._lock_namespace = f"{names.schema}.{names.table_prefix}".encode()
         # Jobs just acquired that have no blocker rows: the worker asks for their blockers
         # right after acquiring, and the answer cannot change (blocker rows are written only
         # when a job is created), so that call needs no round trip. Each entry is used once.
         self._acquired_without_blockers: OrderedDict[str, None] = OrderedDict()
+        # Chains whose last job this adapter just completed in a transaction (the value) that
+        # had locked it beforehand, with no blocker row naming them: the core's `unblock_jobs`
+        # call that follows in that transaction needs no round trip. Used once; a later
+        # completion of the chain, or blockers added through this adapter, replace or drop it.
+        self._unwatched_chain_ends: OrderedDict[str, object] = OrderedDict()
         self._statements: dict[str, _Statement] = {}
         for name, sql, read_only in (
             ("get_job", q.GET_JOB, True),
@@ -217,6 +279,8 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
             ("get_next_job_available_in_ms", q.GET_NEXT_JOB_AVAILABLE_IN_MS, False),
             ("lock_deduplication_keys", q.LOCK_DEDUPLICATION_KEYS, False),
             ("create_jobs", q.CREATE_JOBS, False),
+            ("create_root_job", q.CREATE_ROOT_JOB, False),
+            ("create_root_jobs", q.CREATE_ROOT_JOBS, False),
             ("add_jobs_blockers", q.ADD_JOBS_BLOCKERS, False),
             ("lock_blocked_dependents", q.LOCK_BLOCKED_DEPENDENTS, False),
             ("unblock_jobs", q.UNBLOCK_JOBS, False),
@@ -312,6 +376,9 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
             return None
         if not self._uuid_ids:
             return value
+        if _CANONICAL_UUID.fullmatch(value):
+            # Already spelled the way PostgreSQL prints it (every id queuert generates or reads back).
+            return value
         try:
             return str(uuid.UUID(value))
         except ValueError:
@@ -373,6 +440,34 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
             raise
         await self._run(self._statement(f"RELEASE SAVEPOINT {name}", name=None, read_only=False), (), tx_ctx)
         return result
+
+    async def open_transaction(self) -> ScopeHandle[TxCtxT] | None:
+        """Begin a READ COMMITTED transaction ended later by the handle; `None` if the provider cannot hand one out.
+
+        Uses the provider's optional `open_transaction()`; failures to begin, commit or roll
+        back are translated as in `with_transaction`.
+        """
+        self._check_open()
+        opener = getattr(self._provider, "open_transaction", None)
+        if opener is None:
+            return None
+        try:
+            handle = cast("ScopeHandle[TxCtxT]", await opener())
+        except Exception as exc:
+            self._raise_translated(exc)
+        return TranslatedScope(handle, self._raise_translated)
+
+    async def open_savepoint(self, tx_ctx: TxCtxT) -> ScopeHandle[TxCtxT] | None:
+        """Take a savepoint ended later by the handle; `None` if the provider cannot hand one out."""
+        self._check_open()
+        opener = getattr(self._provider, "open_savepoint", None)
+        if opener is None:
+            return None
+        try:
+            handle = cast("ScopeHandle[TxCtxT]", await opener(tx_ctx))
+        except Exception as exc:
+            self._raise_translated(exc)
+        return TranslatedScope(handle, self._raise_translated)
 
     # --- single reads -------------------------------------------------------------------
 
@@ -437,6 +532,8 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
                 )
             return canonical
         generated = self._generate_id()
+        if self._canonical_generator:
+            return generated
         canonical = self._canonical_id(generated)
         if canonical is None or (self._validate_id is not None and not self._validate_id(generated)):
             raise InvalidJobIdError(id=generated, source="generator")
@@ -450,14 +547,7 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
             chain_id = self._canonical_id(params.chain_id)
             if chain_id is None:
                 raise ChainNotFoundError(chain_id=params.chain_id)
-        schedule_at: datetime | None = None
-        schedule_after_ms: float | None = None
-        if params.schedule is not None:
-            at = getattr(params.schedule, "at", None)
-            if at is not None:
-                schedule_at = _aware(at)
-            else:
-                schedule_after_ms = float(getattr(params.schedule, "after_ms", 0))
+        schedule_at, schedule_after_ms = _schedule_values(params)
         dedup = params.deduplication
         exclude: str | None = None
         if dedup is not None and dedup.exclude_chain_ids:
@@ -505,9 +595,14 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
         # Only the in-batch duplicate check runs up front: `_create_row` validates each id as it
         # canonicalises it, so a batch with a repeated id reports the repetition first.
         check_caller_ids(jobs, None)
+        if self._acquired_without_blockers:
+            self._forget_blockers_hint(
+                c for p in jobs if p.id is not None and (c := self._canonical_id(p.id)) is not None
+            )
+        if all(p.chain_id is None and p.deduplication is None for p in jobs):
+            return await self._create_root_jobs(jobs, tx_ctx)
         columns: list[list[Any]] = [[] for _ in range(14)]
         lock_keys: set[int] = set()
-        self._forget_blockers_hint(c for p in jobs if p.id is not None and (c := self._canonical_id(p.id)) is not None)
         for params in jobs:
             values = self._create_row(params)
             if params.deduplication is not None:
@@ -531,6 +626,56 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
             else:
                 results.append(CreatedJob(job_from_row(row), bool(row["deduplicated"])))
         return results
+
+    async def _create_root_jobs(self, jobs: Sequence[CreateJobParams], tx_ctx: TxCtxT | None) -> list[CreatedJob]:
+        """`create_jobs` for a batch of first jobs without deduplication keys: one plain `INSERT`."""
+        ids: list[str] = []
+        inputs: list[str | None] = []
+        for params in jobs:
+            ids.append(self._new_id(params))
+            inputs.append(encode_json(params.input))
+        if len(jobs) == 1:
+            [params] = jobs
+            at, after_ms = _schedule_values(params)
+            row = (
+                ids[0],
+                params.type_name,
+                params.chain_type_name,
+                params.chain_index,
+                inputs[0],
+                at,
+                after_ms,
+                params.chain_trace_context,
+                params.trace_context,
+            )
+            [inserted] = await self._run("create_root_job", row, tx_ctx)
+            return [CreatedJob(_new_root_job(params, inputs[0], inserted), False)]
+        schedules = [_schedule_values(params) for params in jobs]
+        rows = await self._run(
+            "create_root_jobs",
+            (
+                ids,
+                [params.type_name for params in jobs],
+                [params.chain_type_name for params in jobs],
+                [params.chain_index for params in jobs],
+                inputs,
+                [at for at, _ in schedules],
+                [after_ms for _, after_ms in schedules],
+                [params.chain_trace_context for params in jobs],
+                [params.trace_context for params in jobs],
+            ),
+            tx_ctx,
+        )
+        by_id = {cast("str", row["id"]): row for row in rows}
+        ordered = [by_id.get(job_id) for job_id in ids]
+        if None in ordered:
+            # An id type that spells ids differently from the text sent (a numeric id with a
+            # leading zero): `INSERT ... SELECT` returns its rows in the order it inserted them.
+            ordered = list(rows)
+        return [
+            CreatedJob(_new_root_job(params, text, cast("Mapping[str, object]", row)), False)
+            for params, text, row in zip(jobs, inputs, ordered, strict=True)
+        ]
 
     async def add_jobs_blockers(
         self, job_blockers: Sequence[JobBlockersParams], *, tx_ctx: TxCtxT | None = None
@@ -574,6 +719,7 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
                 contexts.append(trace[index] if trace is not None else None)
                 indexes.append(index)
         self._forget_blockers_hint(canonical_jobs)
+        self._forget_unwatched_chain_ends(chain_ids)
         by_job: dict[str, Mapping[str, object]] = {}
         if job_ids:
             for _ in range(_MAX_BLOCKER_RETRIES):
@@ -608,13 +754,22 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
 
         Locks the blocked dependents first (in id order), then decides in a second statement,
         so two blocker chains completing at once in two transactions cannot both miss the
-        moment their common dependent becomes ready. Without blocked dependents (the usual
-        case) the second statement is skipped.
+        moment their common dependent becomes ready. Without blocked dependents the second
+        statement is skipped. When `complete_job` has just ended the chain in this same
+        transaction, on a job the transaction had locked beforehand, and saw no blocker row
+        naming the chain (a worker's usual case), nothing is sent at all.
         """
         self._check_open()
         chain_id = self._canonical_id(blocked_by_chain_id)
         if chain_id is None:
             return UnblockedJobs((), ())
+        if self._unwatched_chain_ends:
+            completed_in = self._unwatched_chain_ends.pop(chain_id, None)
+            if tx_ctx is not None and completed_in is tx_ctx:
+                # This transaction just completed the chain's last job, holding its lock since
+                # an earlier statement, and no blocker row named the chain (see COMPLETE_JOB):
+                # no job to unblock and no trace context to report, so no SQL.
+                return UnblockedJobs((), ())
 
         async def run(tx: TxCtxT) -> UnblockedJobs:
             [head] = await self._run("lock_blocked_dependents", (chain_id,), tx)
@@ -648,13 +803,18 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
         job = job_from_row(rows[0])
         if not rows[0]["has_blockers"]:
             self._acquired_without_blockers[job.id] = None
-            if len(self._acquired_without_blockers) > _NO_BLOCKERS_MEMORY:
+            if len(self._acquired_without_blockers) > _HINT_MEMORY:
                 self._acquired_without_blockers.popitem(last=False)
         return AcquiredJob(job, bool(rows[0]["has_more"]))
 
     def _forget_blockers_hint(self, job_ids: Iterable[str]) -> None:
         for job_id in job_ids:
             self._acquired_without_blockers.pop(job_id, None)
+
+    def _forget_unwatched_chain_ends(self, chain_ids: Iterable[str]) -> None:
+        if self._unwatched_chain_ends:
+            for chain_id in chain_ids:
+                self._unwatched_chain_ends.pop(chain_id, None)
 
     async def renew_job_lease(
         self, job_id: str, *, worker_id: str, lease_duration_ms: float, tx_ctx: TxCtxT | None = None
@@ -702,7 +862,19 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
         canonical = self._canonical_id(job_id)
         if canonical is None:
             raise JobNotFoundError(job_id=job_id)
-        return await self._returning_job("complete_job", (canonical, encode_json(output), worker_id), tx_ctx, job_id)
+        rows = await self._run("complete_job", (canonical, encode_json(output), worker_id), tx_ctx)
+        if not rows:
+            raise JobNotFoundError(job_id=job_id)
+        job = job_from_row(rows[0])
+        unwatched = self._unwatched_chain_ends
+        if rows[0]["unwatched_chain_end"] and tx_ctx is not None:
+            unwatched[job.chain_id] = tx_ctx
+            unwatched.move_to_end(job.chain_id)
+            if len(unwatched) > _HINT_MEMORY:
+                unwatched.popitem(last=False)
+        elif unwatched:
+            unwatched.pop(job.chain_id, None)
+        return job
 
     async def reap_expired_job_lease(
         self, type_names: Sequence[str], *, ignored_job_ids: Sequence[str] = (), tx_ctx: TxCtxT | None = None
@@ -762,6 +934,7 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
                 job = job_from_row(row)
                 chains.setdefault(job.chain_id, []).append(job)
                 self._forget_blockers_hint((job.id,))
+                self._forget_unwatched_chain_ends((job.chain_id,))
         if references:
             return DeletedChains(blocker_references=tuple(references))
         deleted: list[StateChain] = []
@@ -1093,6 +1266,8 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
     async def truncate(self) -> None:
         """Delete every job and blocker row. Meant for tests."""
         await self._run("truncate", (), None)
+        self._acquired_without_blockers.clear()
+        self._unwatched_chain_ends.clear()
 
     async def close(self) -> None:
         """Mark the adapter closed and close the provider (if it has `close`). Idempotent."""

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING
 
 from redis.exceptions import ClusterDownError, SlotNotCoveredError, TryAgainError
 
-from queuert.adapters import Dispatch, NotifyAdapter, SharedListener, Unsubscribe
+from queuert.adapters import NotifyAdapter, NotifyChannels, Unsubscribe
 from queuert.errors import AdapterClosedError
 
 from ._pubsub import CONNECTION_ERRORS
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Sequence
+    from collections.abc import Callable, Sequence
 
     from ._provider import RedisNotifyProvider
 
@@ -83,8 +82,8 @@ class RedisNotifyAdapter(NotifyAdapter):
     | `{prefix}:owls` | a job id: its worker lost ownership |
 
     Each channel has at most one subscription however many listeners the process has
-    (one `SharedListener` per channel, all on the provider's single subscription
-    connection); messages are routed to listeners in the process.
+    (`NotifyChannels`: one `SharedListener` per channel, all on the provider's single
+    subscription connection); messages are routed to listeners in the process.
 
     Wake hints: `provide_wake_hint(t, n)` adds `n` to the integer at `{prefix}:hint:{t}`
     and restarts its 60 s lifetime; `consume_wake_hint(t)` takes one unit atomically, so
@@ -100,12 +99,9 @@ class RedisNotifyAdapter(NotifyAdapter):
         self._provider = notify_provider
         self._prefix = channel_prefix
         self._closed = False
-        self._sched_channel = f"{channel_prefix}:sched"
-        self._chain_channel = f"{channel_prefix}:chainc"
-        self._owner_channel = f"{channel_prefix}:owls"
-        self._scheduled = SharedListener(self._opener(self._sched_channel), name="redis job scheduled listener")
-        self._chain_completed = SharedListener(self._opener(self._chain_channel), name="redis chain completed listener")
-        self._ownership_lost = SharedListener(self._opener(self._owner_channel), name="redis ownership lost listener")
+        self._channels = NotifyChannels(
+            channel_prefix, separator=":", subscribe=notify_provider.subscribe, label="redis"
+        )
 
     @property
     def notify_provider(self) -> RedisNotifyProvider:
@@ -121,13 +117,6 @@ class RedisNotifyAdapter(NotifyAdapter):
         """The Redis key holding the wake budget of `type_name`."""
         return f"{self._prefix}:hint:{type_name}"
 
-    def _opener(self, channel: str) -> Callable[[Dispatch], Awaitable[Callable[[], Awaitable[None]]]]:
-        async def open_subscription(dispatch: Dispatch) -> Callable[[], Awaitable[None]]:
-            # The payload is the routing key.
-            return await self._provider.subscribe(channel, lambda payload: dispatch(payload, payload))
-
-        return open_subscription
-
     def _check_open(self) -> None:
         if self._closed:
             raise AdapterClosedError(adapter=_ADAPTER_NAME)
@@ -135,25 +124,14 @@ class RedisNotifyAdapter(NotifyAdapter):
     async def notify_job_scheduled(self, type_name: str) -> None:
         """Publish the type name on `{prefix}:sched`."""
         self._check_open()
-        await self._provider.publish(self._sched_channel, type_name)
+        await self._provider.publish(self._channels.job_scheduled, type_name)
 
     async def listen_job_scheduled(
         self, type_names: Sequence[str], on_notification: Callable[[str], None]
     ) -> Unsubscribe:
         """Call `on_notification(type_name)` for each scheduled-job hint of these types; active on return."""
         self._check_open()
-        unsubscribes: list[Unsubscribe] = []
-        try:
-            for type_name in dict.fromkeys(type_names):
-                unsubscribes.append(await self._scheduled.subscribe(type_name, on_notification))
-        except BaseException:
-            await asyncio.gather(*(unsubscribe() for unsubscribe in unsubscribes), return_exceptions=True)
-            raise
-
-        async def unsubscribe_all() -> None:
-            await asyncio.gather(*(unsubscribe() for unsubscribe in unsubscribes))
-
-        return unsubscribe_all
+        return await self._channels.listen_job_scheduled(type_names, on_notification)
 
     async def provide_wake_hint(self, type_name: str, count: int) -> None:
         """Add `count` to the type's wake budget (one atomic script) and keep it 60 s; a count below 1 does nothing.
@@ -189,22 +167,22 @@ class RedisNotifyAdapter(NotifyAdapter):
     async def notify_chain_completed(self, chain_id: str) -> None:
         """Publish the chain id on `{prefix}:chainc`."""
         self._check_open()
-        await self._provider.publish(self._chain_channel, chain_id)
+        await self._provider.publish(self._channels.chain_completed, chain_id)
 
     async def listen_chain_completed(self, chain_id: str, on_notification: Callable[[], None]) -> Unsubscribe:
         """Call `on_notification()` when `chain_id` is reported completed; active on return."""
         self._check_open()
-        return await self._chain_completed.subscribe(chain_id, lambda _payload: on_notification())
+        return await self._channels.listen_chain_completed(chain_id, on_notification)
 
     async def notify_job_ownership_lost(self, job_id: str) -> None:
         """Publish the job id on `{prefix}:owls`."""
         self._check_open()
-        await self._provider.publish(self._owner_channel, job_id)
+        await self._provider.publish(self._channels.job_ownership_lost, job_id)
 
     async def listen_job_ownership_lost(self, job_id: str, on_notification: Callable[[], None]) -> Unsubscribe:
         """Call `on_notification()` when `job_id` is reported taken away; active on return."""
         self._check_open()
-        return await self._ownership_lost.subscribe(job_id, lambda _payload: on_notification())
+        return await self._channels.listen_job_ownership_lost(job_id, on_notification)
 
     async def close(self) -> None:
         """Tear down the three subscriptions, then close the provider if it has `close()`. Idempotent.
@@ -214,15 +192,8 @@ class RedisNotifyAdapter(NotifyAdapter):
         if self._closed:
             return
         self._closed = True
-        results = await asyncio.gather(
-            self._scheduled.dispose(),
-            self._chain_completed.dispose(),
-            self._ownership_lost.dispose(),
-            return_exceptions=True,
-        )
-        for result in results:
-            if isinstance(result, Exception):
-                _logger.debug("queuert redis: a subscription teardown failed at close: %s", result)
+        for error in await self._channels.dispose():
+            _logger.debug("queuert redis: a subscription teardown failed at close: %s", error)
         close = getattr(self._provider, "close", None)
         if close is not None:
             await close()

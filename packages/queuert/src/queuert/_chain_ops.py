@@ -130,8 +130,9 @@ class ChainOperations(Generic[TxCtxT]):
             # Rows written by another application sharing the database stay readable as raw JSON.
             return value
 
-    def job_view(self, job: StateJob) -> Job[Any]:
-        common: dict[str, Any] = {
+    def job_fields(self, job: StateJob) -> dict[str, Any]:
+        """The fields every job view shares, input decoded."""
+        return {
             "id": job.id,
             "chain_id": job.chain_id,
             "type_name": job.type_name,
@@ -144,6 +145,9 @@ class ChainOperations(Generic[TxCtxT]):
             "last_attempt_at": job.last_attempt_at,
             "last_attempt_error": job.last_attempt_error,
         }
+
+    def job_view(self, job: StateJob) -> Job[Any]:
+        common = self.job_fields(job)
         if job.status == "blocked":
             return BlockedJob(**common)
         if job.status == "pending":
@@ -326,6 +330,8 @@ class ChainOperations(Generic[TxCtxT]):
         incomplete_blockers: Sequence[ChainLike[Any, Any]],
     ) -> None:
         obs = self.observability
+        if obs.silent:
+            return
         schedule = item.schedule
         blockers = [_chain_data_of(b) for b in item.blockers]
         scheduled_at = schedule.at if isinstance(schedule, ScheduleAt) else None
@@ -426,6 +432,8 @@ class ChainOperations(Generic[TxCtxT]):
         self, hooks: TransactionHooks, outcome: CompletionOutcome, *, worker_id: str | None
     ) -> None:
         obs = self.observability
+        if obs.silent:
+            return
         completed = outcome.job
         continued = _job_data(outcome.continuation) if outcome.continuation is not None else None
         output = None if outcome.continuation is not None else completed.output
@@ -446,17 +454,19 @@ class ChainOperations(Generic[TxCtxT]):
                 raise ChainNotFoundError(chain_id=completed.chain_id)
             root_created_at = root.created_at
         chain = ChainData(id=completed.chain_id, type_name=completed.chain_type_name)
-        output = completed.output
-        assert completed.completed_at is not None
-        duration_ms = _duration_ms(root_created_at, completed.completed_at)
-        obs.on_commit(hooks, lambda: obs.chain_completed(chain, output=output))
-        obs.on_commit(hooks, lambda: obs.chain_duration(chain, duration_ms=duration_ms))
+        if not obs.silent:
+            output = completed.output
+            assert completed.completed_at is not None
+            duration_ms = _duration_ms(root_created_at, completed.completed_at)
+            obs.on_commit(hooks, lambda: obs.chain_completed(chain, output=output))
+            obs.on_commit(hooks, lambda: obs.chain_duration(chain, duration_ms=duration_ms))
         buffer_chain_completed(hooks, self.notify, completed.chain_id)
 
         unblocked = await self.state.unblock_jobs(completed.chain_id, tx_ctx=tx_ctx)
         for job in unblocked.unblocked_jobs:
             buffer_job_scheduled(hooks, self.notify, job.type_name)
-            obs.on_commit(hooks, partial(obs.job_unblocked, job, unblocked_by_chain=chain))
+            if not obs.silent:
+                obs.on_commit(hooks, partial(obs.job_unblocked, job, unblocked_by_chain=chain))
         for trace_context in unblocked.blocker_trace_contexts:
             obs.on_commit(
                 hooks,

@@ -52,9 +52,32 @@ def check_json_compatible(value: object) -> None:
         JsonCompatibilityError: naming the first offending path in depth-first order.
     """
     try:
+        if _is_plain_json(value, set()):
+            return
+        # Something is wrong: walk again, this time building paths, to name it.
         _check(value, "$", set())
     except RecursionError:
         raise JsonCompatibilityError("$", "the value is nested too deeply to store as JSON") from None
+
+
+def _is_plain_json(value: object, ancestors: set[int]) -> bool:
+    """The check of `_check` without building a path per item (the common, valid case)."""
+    if value is None or isinstance(value, bool | str | int):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list | dict):
+        marker = id(value)
+        if marker in ancestors:
+            return False
+        ancestors.add(marker)
+        if isinstance(value, list):
+            ok = all(_is_plain_json(item, ancestors) for item in value)
+        else:
+            ok = all(isinstance(key, str) and _is_plain_json(item, ancestors) for key, item in value.items())
+        ancestors.discard(marker)
+        return ok
+    return False
 
 
 def _check(value: object, path: str, ancestors: set[int]) -> None:

@@ -16,6 +16,7 @@ import functools
 import logging
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from ._noop_notify import NoopNotifyAdapter
 from ._transaction_hooks import HookDefinition, HookKey, TransactionHooks
 
 if TYPE_CHECKING:
@@ -85,13 +86,13 @@ async def _publish_scheduled(adapter: NotifyAdapter, type_name: str, count: int)
 
 
 async def _flush_scheduled(state: _PerAdapter[dict[str, int]]) -> None:
-    await asyncio.gather(
-        *(
-            _publish_scheduled(adapter, type_name, count)
-            for adapter, counts in state.entries.values()
-            for type_name, count in counts.items()
-        )
-    )
+    publications = [
+        (adapter, type_name, count) for adapter, counts in state.entries.values() for type_name, count in counts.items()
+    ]
+    if len(publications) == 1:
+        await _publish_scheduled(*publications[0])
+        return
+    await asyncio.gather(*(_publish_scheduled(*publication) for publication in publications))
 
 
 def _job_scheduled_hook() -> HookDefinition[_PerAdapter[dict[str, int]]]:
@@ -108,6 +109,9 @@ def buffer_job_scheduled(
     `notify_job_scheduled(type_name)` (the notification is sent even if providing the
     hint failed).
     """
+    if type(notify_adapter) is NoopNotifyAdapter:
+        # Publishing to the no-op adapter does nothing: skip the buffering too.
+        return
     counts = hooks.get_or_insert(_JOB_SCHEDULED, _job_scheduled_hook).items_for(notify_adapter, dict)
     counts[type_name] = counts.get(type_name, 0) + count
 
@@ -119,13 +123,13 @@ def _set_hook(
     publish: Callable[[NotifyAdapter, str], Awaitable[None]],
 ) -> Callable[[], HookDefinition[_PerAdapter[set[str]]]]:
     async def flush(state: _PerAdapter[set[str]]) -> None:
-        await asyncio.gather(
-            *(
-                _swallow(functools.partial(publish, adapter, item))
-                for adapter, items in state.entries.values()
-                for item in items
-            )
-        )
+        calls = [
+            functools.partial(publish, adapter, item) for adapter, items in state.entries.values() for item in items
+        ]
+        if len(calls) == 1:
+            await _swallow(calls[0])
+            return
+        await asyncio.gather(*(_swallow(call) for call in calls))
 
     def factory() -> HookDefinition[_PerAdapter[set[str]]]:
         return HookDefinition(state=_PerAdapter(), flush=flush, checkpoint=_checkpoint)
@@ -142,9 +146,13 @@ _job_ownership_lost_hook = _set_hook(lambda adapter, job_id: adapter.notify_job_
 
 def buffer_chain_completed(hooks: TransactionHooks, notify_adapter: NotifyAdapter, chain_id: str) -> None:
     """After commit, tell `await_chain` callers that `chain_id` completed (once per chain)."""
+    if type(notify_adapter) is NoopNotifyAdapter:
+        return
     hooks.get_or_insert(_CHAIN_COMPLETED, _chain_completed_hook).items_for(notify_adapter, set).add(chain_id)
 
 
 def buffer_job_ownership_lost(hooks: TransactionHooks, notify_adapter: NotifyAdapter, job_id: str) -> None:
     """After commit, tell the worker holding `job_id` that it lost the job (once per job)."""
+    if type(notify_adapter) is NoopNotifyAdapter:
+        return
     hooks.get_or_insert(_JOB_OWNERSHIP_LOST, _job_ownership_lost_hook).items_for(notify_adapter, set).add(job_id)

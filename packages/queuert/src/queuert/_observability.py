@@ -32,6 +32,7 @@ from ._observability_adapter import (
     JobSpanError,
     JobSpanHandle,
     JobSpanResult,
+    NoopObservabilityAdapter,
     ObservabilityAdapter,
     SpanHandle,
 )
@@ -278,11 +279,13 @@ class Observability:
     failing log function or adapter hook is reported via `logging.getLogger("queuert")`.
     """
 
-    __slots__ = ("_adapter", "_log")
+    __slots__ = ("_adapter", "_log", "silent")
 
     def __init__(self, log: Log | None, adapter: ObservabilityAdapter) -> None:
         self._log = log
         self._adapter = adapter
+        self.silent = log is None and type(adapter) is NoopObservabilityAdapter
+        """Nothing listens (no log, the no-op adapter): callers may skip building buffered events."""
 
     @property
     def log(self) -> Log | None:
@@ -433,6 +436,8 @@ class Observability:
 
     def job_attempt_started(self, job: StateJob, *, worker_id: str) -> None:
         """`job_attempt_started` (info): an attempt begins (`job` as acquired)."""
+        if self.silent:
+            return
         data = _job_processing_data(job)
         self._emit(
             "job_attempt_started",
@@ -696,6 +701,8 @@ class Observability:
 
     def job_type_idle_change(self, *, delta: int, type_name: str, worker_id: str) -> None:
         """Up/down counter of idle slots for `type_name` (call once per type)."""
+        if self.silent:
+            return
         _call_safely(
             "ObservabilityAdapter.job_type_idle_change",
             lambda: self._adapter.job_type_idle_change(delta=delta, type_name=type_name, worker_id=worker_id),
@@ -703,6 +710,8 @@ class Observability:
 
     def job_type_processing_change(self, *, delta: int, type_name: str, worker_id: str) -> None:
         """Up/down counter of jobs of `type_name` in processing."""
+        if self.silent:
+            return
         _call_safely(
             "ObservabilityAdapter.job_type_processing_change",
             lambda: self._adapter.job_type_processing_change(delta=delta, type_name=type_name, worker_id=worker_id),

@@ -19,6 +19,7 @@ from ._state_adapter import (
     JobBlockersParams,
     LockMode,
     ReapedJob,
+    ScopeHandle,
     StateAdapter,
     StateChain,
     StateJob,
@@ -35,6 +36,10 @@ if TYPE_CHECKING:
 
 TxCtxT = TypeVar("TxCtxT")
 ResultT = TypeVar("ResultT")
+
+
+async def _began() -> None:
+    """What a handed-out transaction's interception runs: the transaction has already begun."""
 
 
 class DelegatingStateAdapter(StateAdapter[TxCtxT]):
@@ -60,6 +65,21 @@ class DelegatingStateAdapter(StateAdapter[TxCtxT]):
 
     async def with_savepoint(self, tx_ctx: TxCtxT, fn: Callable[[TxCtxT], Awaitable[ResultT]]) -> ResultT:
         return await self.inner.with_savepoint(tx_ctx, fn)
+
+    async def open_transaction(self) -> ScopeHandle[TxCtxT] | None:
+        handle = await self.inner.open_transaction()
+        if handle is None:
+            # The caller falls back to `with_transaction`, which is intercepted itself.
+            return None
+        try:
+            await self._intercept_transaction(_began)
+        except BaseException:
+            await handle.rollback()
+            raise
+        return handle
+
+    async def open_savepoint(self, tx_ctx: TxCtxT) -> ScopeHandle[TxCtxT] | None:
+        return await self.inner.open_savepoint(tx_ctx)
 
     async def get_job(
         self, job_id: str, *, tx_ctx: TxCtxT | None = None, lock: LockMode | None = None
@@ -224,90 +244,135 @@ class ObservedStateAdapter(DelegatingStateAdapter[TxCtxT]):
             raise
 
 
-class ObservedNotifyAdapter(NotifyAdapter):
-    """Delegates to the user's notify adapter; a failing operation emits `notify_adapter_error` and re-raises."""
+class DelegatingNotifyAdapter(NotifyAdapter):
+    """Forwards every operation to `inner`, each through `_intercept`.
 
-    def __init__(self, inner: NotifyAdapter, observability: Observability) -> None:
+    Subclasses decide what happens around a call (report a failure, inject one) by
+    overriding that hook, or watch one operation by overriding its method and calling
+    `super()`; `close` is always forwarded as it is.
+    """
+
+    def __init__(self, inner: NotifyAdapter) -> None:
         self.inner = inner
-        self._observability = observability
 
-    async def _call(self, operation: str, call: Awaitable[ResultT]) -> ResultT:
-        try:
-            return await call
-        except Exception as error:
-            self._observability.notify_adapter_error(operation=operation, error=error)
-            raise
+    async def _intercept(self, operation: str, call: Callable[[], Awaitable[ResultT]]) -> ResultT:
+        """Run one forwarded operation; the default just runs it."""
+        return await call()
 
     async def notify_job_scheduled(self, type_name: str) -> None:
-        await self._call("notify_job_scheduled", self.inner.notify_job_scheduled(type_name))
+        await self._intercept("notify_job_scheduled", lambda: self.inner.notify_job_scheduled(type_name))
 
     async def listen_job_scheduled(
         self, type_names: Sequence[str], on_notification: Callable[[str], None]
     ) -> Unsubscribe:
-        return await self._call("listen_job_scheduled", self.inner.listen_job_scheduled(type_names, on_notification))
+        return await self._intercept(
+            "listen_job_scheduled", lambda: self.inner.listen_job_scheduled(type_names, on_notification)
+        )
 
     async def provide_wake_hint(self, type_name: str, count: int) -> None:
-        await self._call("provide_wake_hint", self.inner.provide_wake_hint(type_name, count))
+        await self._intercept("provide_wake_hint", lambda: self.inner.provide_wake_hint(type_name, count))
 
     async def consume_wake_hint(self, type_name: str) -> bool:
-        return await self._call("consume_wake_hint", self.inner.consume_wake_hint(type_name))
+        return await self._intercept("consume_wake_hint", lambda: self.inner.consume_wake_hint(type_name))
 
     async def notify_chain_completed(self, chain_id: str) -> None:
-        await self._call("notify_chain_completed", self.inner.notify_chain_completed(chain_id))
+        await self._intercept("notify_chain_completed", lambda: self.inner.notify_chain_completed(chain_id))
 
     async def listen_chain_completed(self, chain_id: str, on_notification: Callable[[], None]) -> Unsubscribe:
-        return await self._call("listen_chain_completed", self.inner.listen_chain_completed(chain_id, on_notification))
+        return await self._intercept(
+            "listen_chain_completed", lambda: self.inner.listen_chain_completed(chain_id, on_notification)
+        )
 
     async def notify_job_ownership_lost(self, job_id: str) -> None:
-        await self._call("notify_job_ownership_lost", self.inner.notify_job_ownership_lost(job_id))
+        await self._intercept("notify_job_ownership_lost", lambda: self.inner.notify_job_ownership_lost(job_id))
 
     async def listen_job_ownership_lost(self, job_id: str, on_notification: Callable[[], None]) -> Unsubscribe:
-        return await self._call(
-            "listen_job_ownership_lost", self.inner.listen_job_ownership_lost(job_id, on_notification)
+        return await self._intercept(
+            "listen_job_ownership_lost", lambda: self.inner.listen_job_ownership_lost(job_id, on_notification)
         )
 
     async def close(self) -> None:
         await self.inner.close()
 
 
+class ObservedNotifyAdapter(DelegatingNotifyAdapter):
+    """Delegates to the user's notify adapter; a failing operation emits `notify_adapter_error` and re-raises."""
+
+    def __init__(self, inner: NotifyAdapter, observability: Observability) -> None:
+        super().__init__(inner)
+        self._report_error = observability.notify_adapter_error
+
+    async def _intercept(self, operation: str, call: Callable[[], Awaitable[ResultT]]) -> ResultT:
+        try:
+            return await call()
+        except Exception as error:
+            self._report_error(operation=operation, error=error)
+            raise
+
+
 class ObservedJobTypes(JobTypes):
-    """Delegates to the merged registry; a `JobTypeValidationError` emits `job_type_validation_error` first."""
+    """Delegates to the merged registry; a `JobTypeValidationError` emits `job_type_validation_error` first.
+
+    Each method spells out its own `try` rather than sharing a helper taking a lambda:
+    these run several times per job, and the closure is measurable at that rate.
+    """
 
     def __init__(self, inner: JobTypes, observability: Observability) -> None:
         self.inner = inner
         self._observability = observability
         self.knows_type_names = inner.knows_type_names
 
-    def _call(self, call: Callable[[], ResultT]) -> ResultT:
-        try:
-            return call()
-        except JobTypeValidationError as error:
-            self._observability.job_type_validation_error(error)
-            raise
-
     def get_type_names(self) -> Sequence[str]:
         return self.inner.get_type_names()
 
     def validate_entry(self, type_name: str, /) -> None:
-        self._call(lambda: self.inner.validate_entry(type_name))
+        try:
+            self.inner.validate_entry(type_name)
+        except JobTypeValidationError as error:
+            self._observability.job_type_validation_error(error)
+            raise
 
     def parse_input(self, type_name: str, input: object, /) -> JsonValue:
-        return self._call(lambda: self.inner.parse_input(type_name, input))
+        try:
+            return self.inner.parse_input(type_name, input)
+        except JobTypeValidationError as error:
+            self._observability.job_type_validation_error(error)
+            raise
 
     def parse_output(self, type_name: str, output: object, /) -> JsonValue:
-        return self._call(lambda: self.inner.parse_output(type_name, output))
+        try:
+            return self.inner.parse_output(type_name, output)
+        except JobTypeValidationError as error:
+            self._observability.job_type_validation_error(error)
+            raise
 
     def validate_continue_with(self, type_name: str, target: ResolvedRef, /) -> None:
-        self._call(lambda: self.inner.validate_continue_with(type_name, target))
+        try:
+            self.inner.validate_continue_with(type_name, target)
+        except JobTypeValidationError as error:
+            self._observability.job_type_validation_error(error)
+            raise
 
     def validate_blockers(self, type_name: str, blockers: Sequence[ResolvedRef], /) -> None:
-        self._call(lambda: self.inner.validate_blockers(type_name, blockers))
+        try:
+            self.inner.validate_blockers(type_name, blockers)
+        except JobTypeValidationError as error:
+            self._observability.job_type_validation_error(error)
+            raise
 
     def decode_input(self, type_name: str, stored: JsonValue, /) -> object:
-        return self._call(lambda: self.inner.decode_input(type_name, stored))
+        try:
+            return self.inner.decode_input(type_name, stored)
+        except JobTypeValidationError as error:
+            self._observability.job_type_validation_error(error)
+            raise
 
     def decode_output(self, type_name: str, stored: JsonValue, /) -> object:
-        return self._call(lambda: self.inner.decode_output(type_name, stored))
+        try:
+            return self.inner.decode_output(type_name, stored)
+        except JobTypeValidationError as error:
+            self._observability.job_type_validation_error(error)
+            raise
 
     def get_job_type(self, type_name: str, /) -> JobType[Any, Any] | None:
         return self.inner.get_job_type(type_name)

@@ -200,6 +200,9 @@ def decode_json_column(value: object) -> JsonValue:
 
 
 def _timestamp(value: object, column: str) -> datetime:
+    if type(value) is datetime and value.tzinfo is UTC:
+        # What asyncpg and psycopg return for timestamptz: nothing to convert.
+        return value
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, str):

@@ -157,6 +157,29 @@ class TriggeredJobs:
     not_triggerable: tuple[tuple[str, JobStatus], ...] = field(default=())
 
 
+class ScopeHandle(abc.ABC, Generic[TxCtxT]):
+    """An open transaction or savepoint, returned by `StateAdapter.open_transaction` / `open_savepoint`.
+
+    The core ends it with exactly one call: `commit()` (commit the transaction, release the
+    savepoint) or `rollback()`. Both must leave nothing open whatever happens, a
+    cancellation included: a `commit()` that raises has rolled back.
+    """
+
+    __slots__ = ("tx_ctx",)
+
+    def __init__(self, tx_ctx: TxCtxT) -> None:
+        self.tx_ctx = tx_ctx
+        """The transaction context to pass to the adapter's methods while the scope is open."""
+
+    @abc.abstractmethod
+    async def commit(self) -> None:
+        """Commit the transaction (release the savepoint). If this raises, everything was rolled back."""
+
+    @abc.abstractmethod
+    async def rollback(self) -> None:
+        """Roll the transaction (the savepoint) back."""
+
+
 class StateAdapter(abc.ABC, Generic[TxCtxT]):
     """Stores jobs, chains and blockers, and implements every state transition.
 
@@ -186,6 +209,28 @@ class StateAdapter(abc.ABC, Generic[TxCtxT]):
         and re-raises the original exception, leaving the outer transaction usable (even if a
         statement failed inside). Savepoints nest.
         """
+
+    async def open_transaction(self) -> ScopeHandle[TxCtxT] | None:
+        """Optional: begin a transaction that the caller ends later with the handle's `commit` / `rollback`.
+
+        The worker keeps a job's transaction open while the handler runs. With only
+        `with_transaction`, it does so by running that call in a task of its own whose
+        callback waits for the decision; a handle spares that task and its hand-offs on
+        every attempt. Return `None` (the default) when the driver cannot do this; the
+        worker then uses `with_transaction`. Same isolation and error translation as
+        `with_transaction`.
+        """
+        return None
+
+    async def open_savepoint(self, tx_ctx: TxCtxT) -> ScopeHandle[TxCtxT] | None:
+        """Optional: take a savepoint in `tx_ctx` that the caller releases or rolls back later with the handle.
+
+        Like `open_transaction`, for `with_savepoint`; `None` (the default) when unsupported.
+        A rollback leaves the outer transaction usable. A savepoint's handle may be left
+        unended when its transaction commits right after (the commit releases it): the
+        adapter must not need that call.
+        """
+        return None
 
     @abc.abstractmethod
     async def get_job(

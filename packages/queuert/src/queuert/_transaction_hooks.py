@@ -86,7 +86,19 @@ async def _settle(calls: Sequence[Callable[[], Awaitable[None] | None]]) -> Base
             continue
         if result is not None and inspect.isawaitable(result):
             pending.append((index, result))
-    if pending:
+    if len(pending) == 1:
+        # One awaitable needs no gather (and no task of its own).
+        index, awaitable = pending[0]
+        try:
+            await awaitable
+        except asyncio.CancelledError as error:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise
+            errors[index] = error
+        except Exception as error:
+            errors[index] = error
+    elif pending:
         # gather() still propagates a cancellation of the awaiting task itself.
         outcomes = await asyncio.gather(*(awaitable for _, awaitable in pending), return_exceptions=True)
         for (index, _), outcome in zip(pending, outcomes, strict=True):

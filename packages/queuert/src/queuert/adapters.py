@@ -44,11 +44,14 @@ from ._observability_adapter import JobSpanResult as JobSpanResult
 from ._observability_adapter import NoopObservabilityAdapter as NoopObservabilityAdapter
 from ._observability_adapter import ObservabilityAdapter as ObservabilityAdapter
 from ._observability_adapter import SpanHandle as SpanHandle
+from ._observed import DelegatingNotifyAdapter as DelegatingNotifyAdapter
 from ._rwlock import AsyncRWLock as AsyncRWLock
 from ._rwlock import RWLockHandle as RWLockHandle
 from ._shared_listener import Dispatch as Dispatch
+from ._shared_listener import NotifyChannels as NotifyChannels
 from ._shared_listener import OpenSubscription as OpenSubscription
 from ._shared_listener import SharedListener as SharedListener
+from ._shared_listener import SubscribeChannel as SubscribeChannel
 from ._sql_support import JOB_COLUMNS as JOB_COLUMNS
 from ._sql_support import SQL_IDENTIFIER_PATTERN as SQL_IDENTIFIER_PATTERN
 from ._sql_support import Migration as Migration
@@ -72,6 +75,7 @@ from ._state_adapter import DeletedChains as DeletedChains
 from ._state_adapter import JobBlockersParams as JobBlockersParams
 from ._state_adapter import LockMode as LockMode
 from ._state_adapter import ReapedJob as ReapedJob
+from ._state_adapter import ScopeHandle as ScopeHandle
 from ._state_adapter import StateAdapter as StateAdapter
 from ._state_adapter import StateChain as StateChain
 from ._state_adapter import StateJob as StateJob
@@ -103,6 +107,7 @@ __all__ = (
     "CreatedJob",
     "Cursor",
     "CursorKind",
+    "DelegatingNotifyAdapter",
     "DeletedChains",
     "Dispatch",
     "JobBlockersParams",
@@ -121,15 +126,18 @@ __all__ = (
     "NoopObservabilityAdapter",
     # notify adapter contract
     "NotifyAdapter",
+    "NotifyChannels",
     "ObservabilityAdapter",
     "OpenSubscription",
     "RWLockHandle",
     "ReapedJob",
+    "ScopeHandle",
     "SharedListener",
     "SpanHandle",
     "StateAdapter",
     "StateChain",
     "StateJob",
+    "SubscribeChannel",
     "TriggeredJobs",
     "UnblockedJobs",
     "Unsubscribe",

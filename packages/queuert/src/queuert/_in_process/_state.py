@@ -46,7 +46,7 @@ from .._entities import (
     ScheduleOptions,
 )
 from .._ids import generate_id as _default_generate_id
-from .._rwlock import AsyncRWLock
+from .._rwlock import AsyncRWLock, RWLockHandle
 from .._state_adapter import (
     AcquiredJob,
     AddedJobBlockers,
@@ -56,6 +56,7 @@ from .._state_adapter import (
     JobBlockersParams,
     LockMode,
     ReapedJob,
+    ScopeHandle,
     StateAdapter,
     StateChain,
     StateJob,
@@ -563,6 +564,35 @@ class InProcessStateAdapter(StateAdapter[InProcessTx]):
             if tx._active:
                 self._undo_to(tx._journal, mark)
             raise
+
+    async def open_transaction(self) -> ScopeHandle[InProcessTx]:
+        """Begin a transaction (taking the write lock) that the handle commits or undoes later.
+
+        Raises:
+            AdapterClosedError: The adapter is closed.
+        """
+        self._check_open()
+        self._check_not_inside_own_tx()
+        lock = await self._lock.acquire_write()
+        try:
+            self._check_open()
+        except BaseException:
+            lock.release()
+            raise
+        tx = InProcessTx(self, asyncio.current_task())
+        self._active_tx = tx
+        return _InProcessScope(self, tx, mark=None, lock=lock)
+
+    async def open_savepoint(self, tx_ctx: InProcessTx) -> ScopeHandle[InProcessTx]:
+        """Mark `tx_ctx`'s journal; the handle's rollback undoes what was done since.
+
+        Raises:
+            AdapterClosedError: The adapter is closed.
+            RuntimeError: `tx_ctx` belongs to a transaction that has ended.
+        """
+        self._check_open()
+        tx = self._check_tx(tx_ctx)
+        return _InProcessScope(self, tx, mark=len(tx._journal), lock=None)
 
     # --- single reads -----------------------------------------------------------------
 
@@ -1118,3 +1148,41 @@ async def create_in_process_state_adapter(
             before anything is written; a rejected id raises `InvalidJobIdError`.
     """
     return InProcessStateAdapter(generate_id=generate_id, validate_id=validate_id)
+
+
+class _InProcessScope(ScopeHandle[InProcessTx]):
+    """A transaction (`lock` held, `mark` None) or a savepoint (`mark` set) of the in-process adapter."""
+
+    __slots__ = ("_adapter", "_lock", "_mark")
+
+    def __init__(
+        self, adapter: InProcessStateAdapter, tx: InProcessTx, *, mark: int | None, lock: RWLockHandle | None
+    ) -> None:
+        super().__init__(tx)
+        self._adapter = adapter
+        self._mark = mark
+        self._lock = lock
+
+    async def commit(self) -> None:
+        self._end(undo=False)
+
+    async def rollback(self) -> None:
+        self._end(undo=True)
+
+    def _end(self, *, undo: bool) -> None:
+        tx = self.tx_ctx
+        if self._mark is not None:
+            if undo and tx._active:
+                self._adapter._undo_to(tx._journal, self._mark)
+            return
+        lock, self._lock = self._lock, None
+        if lock is None:
+            return
+        try:
+            if undo:
+                self._adapter._undo_to(tx._journal, 0)
+        finally:
+            tx._active = False
+            tx._journal = []
+            self._adapter._active_tx = None
+            lock.release()

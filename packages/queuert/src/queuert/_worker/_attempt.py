@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from .._abort import AbortController
@@ -182,7 +182,10 @@ class Attempt(Generic[TxCtxT]):
                 self._attempt_savepoint = OpenSavepoint(
                     self._ops.state, self._require_tx(self._prepare_tx), self._prepare_tx.hooks
                 )
-                await self._attempt_savepoint.open()
+                # Deferred: taken on the database only before prepare runs statements (the
+                # completion savepoint, taken before the first statement of `complete`, marks
+                # the same state when nothing ran in between).
+                await self._attempt_savepoint.open(defer=True)
                 blockers = await self._ops.state.get_job_blockers(self._job.id, tx_ctx=self._prepare_tx.tx_ctx)
             except BaseException:
                 await self._rollback_transactions()
@@ -205,11 +208,14 @@ class Attempt(Generic[TxCtxT]):
             self._abandon_scopes()
 
     def _build_view(self, blockers: list[Any]) -> RunningJobWithBlockers[Any]:
-        base = self._ops.job_view(self._job)
+        job = self._job
         chains = [self._ops.chain_view(chain) for chain in blockers]
-        values = {f.name: getattr(base, f.name) for f in fields(base)}
-        values["blockers"] = tuple(chain for chain in chains if isinstance(chain, CompletedChain))
-        return RunningJobWithBlockers(**values)
+        return RunningJobWithBlockers(
+            **self._ops.job_fields(job),
+            leased_by=job.leased_by,
+            leased_until=job.leased_until,
+            blockers=tuple(chain for chain in chains if isinstance(chain, CompletedChain)),
+        )
 
     def _handler_layer(self, middleware: AttemptMiddleware[Any]) -> Callable[[Next[T]], Awaitable[T]]:
         def layer(next: Next[T]) -> Awaitable[T]:
@@ -220,6 +226,10 @@ class Attempt(Generic[TxCtxT]):
     def _require_view(self) -> RunningJobWithBlockers[Any]:
         assert self._view is not None
         return self._view
+
+    def _require_attempt_savepoint(self) -> OpenSavepoint[TxCtxT]:
+        assert self._attempt_savepoint is not None
+        return self._attempt_savepoint
 
     @staticmethod
     def _require_tx(transaction: OpenTransaction[TxCtxT]) -> TxCtxT:
@@ -327,6 +337,8 @@ class Attempt(Generic[TxCtxT]):
         self._mode = mode
         sub_span = self._span.start_prepare() if self._span is not None else None
         try:
+            if callback is not None or mode == "staged":
+                await self._require_attempt_savepoint().materialize()
             result = await self._run_prepare_callback(callback) if callback is not None else None
         finally:
             if sub_span is not None:
@@ -478,6 +490,8 @@ class Attempt(Generic[TxCtxT]):
         self, hooks: TransactionHooks, returned: object, continuation: StateJob | None
     ) -> None:
         obs = self._ops.observability
+        if obs.silent:
+            return
         job = self._job
         output = None if continuation is not None else returned
         obs.on_commit(
@@ -489,11 +503,13 @@ class Attempt(Generic[TxCtxT]):
 
     def _buffer_success(self, hooks: TransactionHooks, outcome: CompletionOutcome) -> None:
         obs = self._ops.observability
+        span = self._span
+        if obs.silent and span is None:
+            return
         job = self._job
         duration_ms = (asyncio.get_running_loop().time() - self._started_at) * 1000
         worker_id = self._worker_id
         obs.on_commit(hooks, lambda: obs.job_attempt_duration(job, duration_ms=duration_ms, worker_id=worker_id))
-        span = self._span
         if span is None:
             return
         continued = outcome.continuation
@@ -514,11 +530,13 @@ class Attempt(Generic[TxCtxT]):
         obs.on_commit(hooks, lambda: span.end(result))
 
     async def _commit_success(self) -> None:
+        # Both savepoints belong to the transaction committed just below (the prepare
+        # transaction in atomic mode, the complete transaction in staged mode).
         savepoint, self._completion_savepoint = self._completion_savepoint, None
         if savepoint is not None:
-            await savepoint.release()
+            await savepoint.release(before_commit=True)
         if self._attempt_savepoint is not None:
-            await self._attempt_savepoint.release()
+            await self._attempt_savepoint.release(before_commit=True)
         if self._prepare_tx.is_open:
             await self._prepare_tx.commit()
         if self._complete_tx is not None and self._complete_tx.is_open:

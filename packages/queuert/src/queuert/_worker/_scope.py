@@ -6,6 +6,10 @@ to user code that runs for a while in another task, and decides only later wheth
 commit. `OpenScope` runs the adapter call in a task of its own whose `fn` just waits for
 that decision, so the scope is entered and left in one task (drivers with task affinity
 stay happy) while other tasks use the transaction context, one call at a time.
+
+An adapter that can hand out the transaction itself (`open_transaction` / `open_savepoint`
+returning a `ScopeHandle`) spares that task: `HandleScope` just keeps the handle and ends
+it with one call.
 """
 
 from __future__ import annotations
@@ -19,10 +23,10 @@ from .._transaction_hooks import TransactionHooksHandle, create_transaction_hook
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from .._state_adapter import StateAdapter
+    from .._state_adapter import ScopeHandle, StateAdapter
     from .._transaction_hooks import HooksSavepoint, TransactionHooks
 
-__all__ = ("OpenSavepoint", "OpenScope", "OpenTransaction")
+__all__ = ("HandleScope", "OpenSavepoint", "OpenScope", "OpenTransaction")
 
 ValueT = TypeVar("ValueT")
 TxCtxT = TypeVar("TxCtxT")
@@ -128,13 +132,61 @@ class OpenScope(Generic[ValueT]):
         self._decide(commit=False)
 
 
+_abandoned: set[asyncio.Task[None]] = set()
+
+
+def _abandoned_done(task: asyncio.Task[None]) -> None:
+    _abandoned.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        _logger.debug("queuert: rolling back an abandoned transaction failed", exc_info=task.exception())
+
+
+class HandleScope(Generic[TxCtxT]):
+    """A scope whose adapter handed out a `ScopeHandle`: the same interface as `OpenScope`, with no task."""
+
+    __slots__ = ("_handle", "_open")
+
+    def __init__(self, handle: ScopeHandle[TxCtxT]) -> None:
+        self._handle = handle
+        self._open = True
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the scope was not yet closed."""
+        return self._open
+
+    async def close(self, *, commit: bool) -> None:
+        """Commit (`True`) or roll back (`False`). Idempotent; a failing commit raises (the handle rolled back)."""
+        if not self._open:
+            return
+        self._open = False
+        if commit:
+            await self._handle.commit()
+        else:
+            await self._handle.rollback()
+
+    def forget(self) -> None:
+        """Close without a statement: the enclosing transaction's commit is about to release the savepoint."""
+        self._open = False
+
+    def abandon(self) -> None:
+        """Roll back in the background (for cleanup paths that must not await)."""
+        if not self._open:
+            return
+        self._open = False
+        task = asyncio.ensure_future(self._handle.rollback())
+        _abandoned.add(task)
+        task.add_done_callback(_abandoned_done)
+
+
 class OpenTransaction(Generic[TxCtxT]):
     """A transaction of `state` with its own `TransactionHooks`, flushed after commit and discarded after rollback."""
 
-    __slots__ = ("_handle", "_scope", "tx_ctx")
+    __slots__ = ("_handle", "_scope", "_state", "tx_ctx")
 
     def __init__(self, state: StateAdapter[TxCtxT]) -> None:
-        self._scope: OpenScope[TxCtxT] = OpenScope(state.with_transaction)
+        self._state = state
+        self._scope: OpenScope[TxCtxT] | HandleScope[TxCtxT] | None = None
         self._handle: TransactionHooksHandle = create_transaction_hooks()
         self.tx_ctx: TxCtxT | None = None
 
@@ -146,17 +198,27 @@ class OpenTransaction(Generic[TxCtxT]):
     @property
     def is_open(self) -> bool:
         """Whether the transaction is open."""
-        return self._scope.is_open
+        return self._scope is not None and self._scope.is_open
 
     async def open(self) -> TxCtxT:
         """Begin the transaction."""
-        self.tx_ctx = await self._scope.open()
+        if self._scope is not None:
+            raise RuntimeError("this transaction was already opened")
+        handle = await self._state.open_transaction()
+        if handle is not None:
+            self._scope = HandleScope(handle)
+            self.tx_ctx = handle.tx_ctx
+        else:
+            scope: OpenScope[TxCtxT] = OpenScope(self._state.with_transaction)
+            self._scope = scope
+            self.tx_ctx = await scope.open()
         return self.tx_ctx
 
     async def commit(self) -> None:
         """Commit, then flush the hooks. A failing commit discards the hooks and raises."""
         try:
-            await self._scope.close(commit=True)
+            if self._scope is not None:
+                await self._scope.close(commit=True)
         except BaseException:
             await self._discard_hooks()
             raise
@@ -169,7 +231,8 @@ class OpenTransaction(Generic[TxCtxT]):
     async def rollback(self) -> None:
         """Roll back (if still open) and discard the hooks. Idempotent."""
         try:
-            await self._scope.close(commit=False)
+            if self._scope is not None:
+                await self._scope.close(commit=False)
         finally:
             await self._discard_hooks()
 
@@ -181,47 +244,97 @@ class OpenTransaction(Generic[TxCtxT]):
 
     def abandon(self) -> None:
         """Roll back without waiting."""
-        self._scope.abandon()
+        if self._scope is not None:
+            self._scope.abandon()
 
 
 class OpenSavepoint(Generic[TxCtxT]):
-    """A database savepoint paired with a hooks savepoint; released or rolled back together."""
+    """A database savepoint paired with a hooks savepoint; released or rolled back together.
 
-    __slots__ = ("_hooks_savepoint", "_scope")
+    `open(defer=True)` takes only the hooks savepoint and leaves the database one for
+    `materialize()`: while no statement has run since, rolling back to it would change
+    nothing on the database, so a savepoint that is never materialized costs no round trip.
+    """
+
+    __slots__ = ("_deferred", "_hooks_savepoint", "_scope", "_state", "_tx_ctx")
 
     def __init__(self, state: StateAdapter[TxCtxT], tx_ctx: TxCtxT, hooks: TransactionHooks) -> None:
-        self._scope: OpenScope[TxCtxT] = OpenScope(lambda fn: state.with_savepoint(tx_ctx, fn))
+        self._state = state
+        self._tx_ctx = tx_ctx
+        self._scope: OpenScope[TxCtxT] | HandleScope[TxCtxT] | None = None
+        self._deferred = False
         self._hooks_savepoint: HooksSavepoint = hooks.create_savepoint()
 
     @property
     def is_open(self) -> bool:
-        """Whether the savepoint is open."""
-        return self._scope.is_open
+        """Whether the savepoint is open (or deferred)."""
+        return self._deferred or (self._scope is not None and self._scope.is_open)
 
-    async def open(self) -> None:
-        """Take the savepoint."""
+    async def open(self, *, defer: bool = False) -> None:
+        """Take the savepoint; with `defer`, take the database savepoint only at `materialize()`."""
+        if self._scope is not None or self._deferred:
+            raise RuntimeError("this savepoint was already opened")
+        if defer:
+            self._deferred = True
+            return
+        await self._open_scope()
+
+    async def materialize(self) -> None:
+        """Take the deferred database savepoint now, before statements that a rollback must undo."""
+        if self._deferred:
+            self._deferred = False
+            await self._open_scope()
+
+    async def _open_scope(self) -> None:
         try:
-            await self._scope.open()
+            handle = await self._state.open_savepoint(self._tx_ctx)
+            if handle is not None:
+                self._scope = HandleScope(handle)
+            else:
+                state, tx_ctx = self._state, self._tx_ctx
+                scope: OpenScope[TxCtxT] = OpenScope(lambda fn: state.with_savepoint(tx_ctx, fn))
+                self._scope = scope
+                await scope.open()
         except BaseException:
             await self._hooks_savepoint.rollback()
             raise
 
-    async def release(self) -> None:
-        """Keep everything done since the savepoint."""
-        if not self._scope.is_open:
+    async def release(self, *, before_commit: bool = False) -> None:
+        """Keep everything done since the savepoint.
+
+        `before_commit`: the caller commits the savepoint's transaction next, which releases
+        the savepoint anyway; with a handle from the adapter that saves a round trip.
+        """
+        if self._deferred:
+            self._deferred = False
+            await self._hooks_savepoint.release()
             return
-        await self._scope.close(commit=True)
+        scope = self._scope
+        if scope is None or not scope.is_open:
+            return
+        if before_commit and isinstance(scope, HandleScope):
+            scope.forget()
+        else:
+            await scope.close(commit=True)
         await self._hooks_savepoint.release()
 
     async def rollback(self) -> None:
         """Undo everything done since the savepoint, database writes and buffered hooks alike."""
-        if not self._scope.is_open:
+        if self._deferred:
+            # No statement ran since: the database is already where the savepoint was.
+            self._deferred = False
+            await self._hooks_savepoint.rollback()
+            return
+        scope = self._scope
+        if scope is None or not scope.is_open:
             return
         try:
-            await self._scope.close(commit=False)
+            await scope.close(commit=False)
         finally:
             await self._hooks_savepoint.rollback()
 
     def abandon(self) -> None:
         """Roll back without waiting (the hooks are dropped with their transaction)."""
-        self._scope.abandon()
+        self._deferred = False
+        if self._scope is not None:
+            self._scope.abandon()

@@ -298,8 +298,27 @@ class InProcessWorker(Generic[TxCtxT]):
             slot.release(wake=False)
             slot.acquisition.set_result((None, False))
             return
+        slot.acquisition.set_result((acquired.job, acquired.has_more))
+        while True:
+            has_more = acquired.has_more
+            if not await self._run_attempt(slot, acquired) or not has_more or self._stopping:
+                break
+            # More is due: this slot takes the next job itself. Slots that finish at the same
+            # time then acquire concurrently, instead of one after another through the loop.
+            try:
+                next_acquired = await self._engine.acquire()
+            except Exception as error:
+                # The loop retries (with its recovery backoff if the store keeps failing).
+                self._ops.observability.worker_error(worker_id=self.worker_id, error=error)
+                break
+            if not isinstance(next_acquired, Acquired):
+                break
+            acquired = next_acquired
+        slot.release()
+
+    async def _run_attempt(self, slot: _Slot, acquired: Acquired[TxCtxT]) -> bool:
+        """Run one attempt in `slot`; whether the slot may go on to the next job."""
         job = acquired.job
-        slot.acquisition.set_result((job, acquired.has_more))
         attempt = self._engine.attempt(acquired)
         self._attempts[slot] = (job.id, attempt)
         obs = self._ops.observability
@@ -318,7 +337,7 @@ class InProcessWorker(Generic[TxCtxT]):
             self._change_idle(1)
             if outcome is None or outcome.status == "abandoned":
                 self._wake_when_lease_expires(attempt.lease_expires_at, job.type_name)
-            slot.release()
+        return outcome is not None and outcome.status != "abandoned"
 
     def _wake_when_lease_expires(self, leased_until: datetime | None, type_name: str) -> None:
         """An attempt left its job leased: look again when the lease ends, so the reaper need not wait a poll.

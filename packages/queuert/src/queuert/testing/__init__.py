@@ -1,4 +1,4 @@
-"""Helpers for testing code that uses queuert: process jobs on demand, inject faults.
+"""Helpers for testing code that uses queuert: process jobs on demand, inject faults, watch notifications.
 
 ```python
 from queuert.testing import process_until_idle
@@ -18,6 +18,9 @@ from ._flaky import FlakyNotifyAdapter as FlakyNotifyAdapter
 from ._flaky import FlakyStateAdapter as FlakyStateAdapter
 from ._flaky import fail_operations as fail_operations
 from ._flaky import seeded_batches as seeded_batches
+from ._notify import ListeningNotifyAdapter as ListeningNotifyAdapter
+from ._notify import ReceivedNotifications as ReceivedNotifications
+from ._notify import wake_idle_listeners as wake_idle_listeners
 from ._process import ProcessSummary as ProcessSummary
 from ._process import process_one as process_one
 from ._process import process_until_idle as process_until_idle
@@ -29,10 +32,13 @@ __all__ = (
     "FaultPlan",
     "FlakyNotifyAdapter",
     "FlakyStateAdapter",
+    "ListeningNotifyAdapter",
     "ProcessSummary",
+    "ReceivedNotifications",
     "fail_operations",
     "process_one",
     "process_until_idle",
     "seeded_batches",
     "wait_until",
+    "wake_idle_listeners",
 )

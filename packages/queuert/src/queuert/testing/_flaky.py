@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Generic, TypeAlias, TypeVar
 
-from .._notify_adapter import NotifyAdapter, Unsubscribe
-from .._observed import DelegatingStateAdapter
+from .._observed import DelegatingNotifyAdapter, DelegatingStateAdapter
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Sequence
+    from collections.abc import Awaitable
 
+    from .._notify_adapter import NotifyAdapter
     from .._state_adapter import StateAdapter
 
 
@@ -94,17 +94,10 @@ class _Faults:
             raise ConnectionResetError(f"{self.what}: injected failure of {operation}")
 
 
-class FlakyStateAdapter(DelegatingStateAdapter[TxCtxT], Generic[TxCtxT]):
-    """A state adapter that delegates to `inner` but raises `ConnectionResetError` when `plan` says so.
+class _FaultInjecting:
+    """What both flaky adapters share: each intercepted call goes through the plan first."""
 
-    Every operation can fail, `with_transaction` included (before the transaction begins);
-    `with_savepoint` and `close` never do. A failure happens before the inner call, so the
-    store is untouched by the failing call. Set `enabled = False` to stop injecting.
-    """
-
-    def __init__(self, inner: StateAdapter[TxCtxT], *, plan: FaultPlan | None = None) -> None:
-        super().__init__(inner)
-        self._faults = _Faults(plan if plan is not None else seeded_batches(), "FlakyStateAdapter")
+    _faults: _Faults
 
     @property
     def calls(self) -> int:
@@ -129,84 +122,32 @@ class FlakyStateAdapter(DelegatingStateAdapter[TxCtxT], Generic[TxCtxT]):
         self._faults.check(operation)
         return await call()
 
+
+class FlakyStateAdapter(_FaultInjecting, DelegatingStateAdapter[TxCtxT], Generic[TxCtxT]):
+    """A state adapter that delegates to `inner` but raises `ConnectionResetError` when `plan` says so.
+
+    Every operation can fail, `with_transaction` included (before the transaction begins);
+    `with_savepoint` and `close` never do. A failure happens before the inner call, so the
+    store is untouched by the failing call. Set `enabled = False` to stop injecting.
+    """
+
+    def __init__(self, inner: StateAdapter[TxCtxT], *, plan: FaultPlan | None = None) -> None:
+        super().__init__(inner)
+        self._faults = _Faults(plan if plan is not None else seeded_batches(), "FlakyStateAdapter")
+
     async def _intercept_transaction(self, call: Callable[[], Awaitable[ResultT]]) -> ResultT:
         # The failure comes before the transaction begins, like a connection that cannot be had.
         self._faults.check("with_transaction")
         return await call()
 
 
-class FlakyNotifyAdapter(NotifyAdapter):
+class FlakyNotifyAdapter(_FaultInjecting, DelegatingNotifyAdapter):
     """A notify adapter that delegates to `inner` but raises `ConnectionResetError` when `plan` says so.
 
     Every method except `close` can fail (subscriptions included); unsubscribe callables
-    never fail. Set `enabled = False` to stop injecting.
+    never fail. A failure happens before the inner call. Set `enabled = False` to stop injecting.
     """
 
     def __init__(self, inner: NotifyAdapter, *, plan: FaultPlan | None = None) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self._faults = _Faults(plan if plan is not None else seeded_batches(), "FlakyNotifyAdapter")
-
-    @property
-    def calls(self) -> int:
-        """How many calls went through the plan."""
-        return self._faults.calls
-
-    @property
-    def failures(self) -> int:
-        """How many calls were made to fail."""
-        return self._faults.failures
-
-    @property
-    def enabled(self) -> bool:
-        """Whether failures are injected."""
-        return self._faults.enabled
-
-    @enabled.setter
-    def enabled(self, value: bool) -> None:
-        self._faults.enabled = value
-
-    async def notify_job_scheduled(self, type_name: str) -> None:
-        """Delegate (may fail first)."""
-        self._faults.check("notify_job_scheduled")
-        await self.inner.notify_job_scheduled(type_name)
-
-    async def listen_job_scheduled(
-        self, type_names: Sequence[str], on_notification: Callable[[str], None]
-    ) -> Unsubscribe:
-        """Delegate (may fail first)."""
-        self._faults.check("listen_job_scheduled")
-        return await self.inner.listen_job_scheduled(type_names, on_notification)
-
-    async def provide_wake_hint(self, type_name: str, count: int) -> None:
-        """Delegate (may fail first)."""
-        self._faults.check("provide_wake_hint")
-        await self.inner.provide_wake_hint(type_name, count)
-
-    async def consume_wake_hint(self, type_name: str) -> bool:
-        """Delegate (may fail first)."""
-        self._faults.check("consume_wake_hint")
-        return await self.inner.consume_wake_hint(type_name)
-
-    async def notify_chain_completed(self, chain_id: str) -> None:
-        """Delegate (may fail first)."""
-        self._faults.check("notify_chain_completed")
-        await self.inner.notify_chain_completed(chain_id)
-
-    async def listen_chain_completed(self, chain_id: str, on_notification: Callable[[], None]) -> Unsubscribe:
-        """Delegate (may fail first)."""
-        self._faults.check("listen_chain_completed")
-        return await self.inner.listen_chain_completed(chain_id, on_notification)
-
-    async def notify_job_ownership_lost(self, job_id: str) -> None:
-        """Delegate (may fail first)."""
-        self._faults.check("notify_job_ownership_lost")
-        await self.inner.notify_job_ownership_lost(job_id)
-
-    async def listen_job_ownership_lost(self, job_id: str, on_notification: Callable[[], None]) -> Unsubscribe:
-        """Delegate (may fail first)."""
-        self._faults.check("listen_job_ownership_lost")
-        return await self.inner.listen_job_ownership_lost(job_id, on_notification)
-
-    async def close(self) -> None:
-        """Close the inner adapter (never fails)."""
-        await self.inner.close()

@@ -19,27 +19,37 @@ def redis_url() -> Iterator[str]:
         yield url
 ```
 
+Tests that stop their server (an outage, a restart) run one of their own: a `ServerProcess`
+on a `free_port()`, which they can kill and start again.
+
 This module imports neither pytest, testcontainers nor a Docker client at import time: pytest
 is imported when a skip is due, and testcontainers only by the container factories.
 """
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import importlib.util
 import os
 import socket
+import subprocess
+import time
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, NoReturn
+from secrets import token_hex
+from typing import TYPE_CHECKING, NoReturn, Self
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator
 
 __all__ = (
+    "ServerProcess",
     "ci_enforced",
     "docker_available",
+    "free_port",
     "resolve_service",
     "skip_unavailable",
+    "unique_name",
 )
 
 _DOCKER_SOCKET = "/var/run/docker.sock"
@@ -149,3 +159,84 @@ def resolve_service(
         yield container_url
     finally:
         stop()
+
+
+def unique_name(separator: str, *, prefix: str = "queuert") -> str:
+    """A name no other test uses: `{prefix}{separator}{nanoseconds}{separator}{8 hex digits}`.
+
+    For channel or subject prefixes, buckets and keys, so tests sharing a server never meet.
+    """
+    return f"{prefix}{separator}{time.time_ns()}{separator}{token_hex(4)}"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class ServerProcess(abc.ABC):
+    """A server of a test's own, on a fixed port, that the test can kill and start again.
+
+    Subclasses say how to run it (`command`) and how to tell it answers (`ready`). The server
+    keeps its port (and whatever directory the command names) across restarts, so clients
+    reconnect to the same address.
+    """
+
+    def __init__(self, name: str, port: int) -> None:
+        self.name = name
+        """Names the server in errors, for example `"redis-server"`."""
+        self.port = port
+        self.process: subprocess.Popen[bytes] | None = None
+        """The running process, or `None` when it is not running."""
+
+    @abc.abstractmethod
+    def command(self) -> list[str]:
+        """The command line that runs the server in the foreground on `port`."""
+
+    @abc.abstractmethod
+    def ready(self) -> bool:
+        """Whether the server answers; polled every 20 ms while it starts."""
+
+    def start(self, *, timeout_s: float = 10.0) -> None:
+        """Run the server and return once `ready()` says it answers.
+
+        Raises:
+            RuntimeError: It is already running, or did not answer within `timeout_s` (it is
+                killed then), or exited while starting.
+        """
+        if self.process is not None:
+            raise RuntimeError(f"{self.name} on port {self.port} is already running")
+        process = self.process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout_s
+        while not self.ready():
+            if time.monotonic() > deadline or process.poll() is not None:
+                self.kill()
+                raise RuntimeError(f"{self.name} on port {self.port} did not start")
+            time.sleep(0.02)
+
+    def kill(self) -> None:
+        """Kill the server (SIGKILL: no goodbye to the clients); nothing happens when it is not running."""
+        process, self.process = self.process, None
+        if process is not None:
+            process.kill()
+            process.wait(timeout=10)
+
+    async def astart(self) -> None:
+        """`start()` in a thread, off the event loop."""
+        await asyncio.to_thread(self.start)
+
+    async def akill(self) -> None:
+        """`kill()` in a thread, off the event loop."""
+        await asyncio.to_thread(self.kill)
+
+    @contextmanager
+    def running(self) -> Iterator[Self]:
+        """Start the server, and kill it on exit."""
+        self.start()
+        try:
+            yield self
+        finally:
+            self.kill()

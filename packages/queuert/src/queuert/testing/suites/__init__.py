@@ -23,6 +23,10 @@ class TestChains(MyAdapters, ChainsSuite): ...
 class TestProcess(MyAdapters, ProcessSuite): ...
 ```
 
+`define_suite_tests(globals(), MyAdapters)` defines such a class for every suite of
+`ALL_SUITES`; a notify adapter's tests can use `NotifyAdapterUnderTest` as the mixin
+and define only a `queuert_notify_adapter` fixture.
+
 Needs `queuert[testing]` (pytest, pytest-asyncio). The cases mark themselves with
 `pytest.mark.asyncio`, so asyncio auto mode is not required.
 """
@@ -47,16 +51,21 @@ from ._start_chains import StartChainsSuite as StartChainsSuite
 from ._trigger import TriggerSuite as TriggerSuite
 from ._validation import ValidationSuite as ValidationSuite
 from ._wait_chain_completion import WaitChainCompletionSuite as WaitChainCompletionSuite
+from ._wiring import ALL_SUITES as ALL_SUITES
+from ._wiring import NotifyAdapterUnderTest as NotifyAdapterUnderTest
+from ._wiring import define_suite_tests as define_suite_tests
 from ._worker import WorkerSuite as WorkerSuite
 from ._workerless_completion import WorkerlessCompletionSuite as WorkerlessCompletionSuite
 
 __all__ = (
+    "ALL_SUITES",
     "BlockerChainsSuite",
     "ChainsSuite",
     "ClientQueriesSuite",
     "DeduplicationSuite",
     "DeletionSuite",
     "IntegrationSuite",
+    "NotifyAdapterUnderTest",
     "NotifyResilienceSuite",
     "NotifySuite",
     "ProcessErrorHandlingSuite",
@@ -73,4 +82,5 @@ __all__ = (
     "WaitChainCompletionSuite",
     "WorkerSuite",
     "WorkerlessCompletionSuite",
+    "define_suite_tests",
 )

@@ -61,10 +61,12 @@ class StateResilienceSuite(IntegrationSuite):
                 poll_interval_ms=10_000,
                 recovery_backoff_config=BackoffConfig(1, 1),
                 backoff_config=BackoffConfig(1, 1),
-                lease_config=LeaseConfig(lease_ms=10, renew_interval_ms=5),
+                # Short enough that a lease lost in a failure burst is reaped within the test,
+                # long enough that a slow driver's staged attempt does not lose every lease.
+                lease_config=LeaseConfig(lease_ms=50, renew_interval_ms=20),
             )
         ids = [chain.id for chain in chains]
-        # 10 ms leases through an adapter that fails in bursts: every lost lease costs a reap and
+        # 50 ms leases through an adapter that fails in bursts: every lost lease costs a reap and
         # a retry, and how many there are depends on scheduling jitter (a loaded CI machine
         # loses more). The bound is generous so the case tests recovery, not the machine's speed.
         await s.wait_until(
