@@ -214,16 +214,12 @@ async def test_a_chain_start_makes_producer_spans_under_the_callers_span(
     assert row.trace_context == telemetry.traceparent(job_span)
 
 
-async def test_a_rolled_back_start_measures_nothing_and_ends_its_spans_in_error(
-    telemetry: Telemetry, state_adapter: StateAdapter[Any]
-) -> None:
-    client = await new_client(state_adapter, telemetry)
-    check_id = await start_fraud_check(client, state_adapter)
-    telemetry.exporter.clear()
-    before = {name: telemetry.values(name) for name in telemetry.metrics()}
+class _Refused(Exception):
+    """Raised to roll a transaction back."""
 
-    class Refused(Exception):
-        pass
+
+async def roll_back_two_starts(client: Client[Any], state_adapter: StateAdapter[Any], check_id: str) -> None:
+    """Start an order and an audit blocked on `check_id` in one transaction, then roll it back."""
 
     async def start_then_fail(tx: Any, hooks: Any) -> None:
         check = await client.get_chain(check_id, tx_ctx=tx)
@@ -232,11 +228,22 @@ async def test_a_rolled_back_start_measures_nothing_and_ends_its_spans_in_error(
         await client.start_chain(
             tx_ctx=tx, transaction_hooks=hooks, job_type=audit, input=OrderIn(order_id="2"), blockers=[check]
         )
-        raise Refused
+        raise _Refused
 
-    with pytest.raises(Refused):
+    with pytest.raises(_Refused):
         async with transaction_hooks() as hooks:
             await state_adapter.with_transaction(lambda tx: start_then_fail(tx, hooks))
+
+
+async def test_a_rolled_back_start_measures_nothing_and_ends_its_spans_in_error(
+    telemetry: Telemetry, state_adapter: StateAdapter[Any]
+) -> None:
+    client = await new_client(state_adapter, telemetry)
+    check_id = await start_fraud_check(client, state_adapter)
+    telemetry.exporter.clear()
+    before = {name: telemetry.values(name) for name in telemetry.metrics()}
+
+    await roll_back_two_starts(client, state_adapter, check_id)
 
     # Not one metric moved. The creation spans had to start (their contexts went into the
     # INSERTs), so they end in error rather than staying open; the blocker's "await chain"
@@ -306,21 +313,7 @@ async def test_discard_exports_no_span_of_a_rolled_back_start(
     started = StartedSpans()
     telemetry.tracer_provider.add_span_processor(started)
 
-    class Refused(Exception):
-        pass
-
-    async def start_then_fail(tx: Any, hooks: Any) -> None:
-        check = await client.get_chain(check_id, tx_ctx=tx)
-        assert check is not None
-        await client.start_chain(tx_ctx=tx, transaction_hooks=hooks, job_type=place, input=OrderIn(order_id="2"))
-        await client.start_chain(
-            tx_ctx=tx, transaction_hooks=hooks, job_type=audit, input=OrderIn(order_id="2"), blockers=[check]
-        )
-        raise Refused
-
-    with pytest.raises(Refused):
-        async with transaction_hooks() as hooks:
-            await state_adapter.with_transaction(lambda tx: start_then_fail(tx, hooks))
+    await roll_back_two_starts(client, state_adapter, check_id)
 
     # The spans had to start (their contexts went into the INSERTs) but none ended, so none
     # was exported; nothing holds on to them either. Not one metric moved.
