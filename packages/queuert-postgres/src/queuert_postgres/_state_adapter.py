@@ -146,6 +146,8 @@ class _Statement:
     read_only: bool
 
 
+_SELECT_JOBS = "SELECT {cols:j} FROM {job} j"
+
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -1011,7 +1013,28 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
         id_sql = params.add(canonical) + "::text::{id_type}"
         return f"({key_column}, {id_column}) {comparison} ({key_sql}, {id_sql})"
 
-    async def _list(self, sql: str, params: _Params, tx_ctx: TxCtxT | None) -> list[Mapping[str, object]]:
+    async def _keyset_rows(
+        self,
+        select: str,
+        where: list[str],
+        params: _Params,
+        keys: tuple[str, str],
+        *,
+        cursor: str | None,
+        descending: bool,
+        limit: int,
+        tx_ctx: TxCtxT | None,
+    ) -> list[Mapping[str, object]]:
+        """One page of a listing ordered by `keys` (a sort column, then the id), one row more than `limit`."""
+        key_column, id_column = keys
+        keyset = self._cursor_condition(params, cursor, descending, key_column, id_column)
+        conditions = [*where, keyset] if keyset is not None else where
+        direction = "DESC" if descending else "ASC"
+        sql = (
+            f"{select} "
+            + (f"WHERE {' AND '.join(conditions)} " if conditions else "")
+            + f"ORDER BY {key_column} {direction}, {id_column} {direction} LIMIT {params.add(limit + 1)}::int"
+        )
         return await self._run(self._statement(sql, name=None, read_only=True), params.values, tx_ctx)
 
     async def list_chains(
@@ -1056,19 +1079,19 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
             where.append(f"root.created_at >= {params.add(_aware(filter.from_))}::timestamptz")
         if filter.to is not None:
             where.append(f"root.created_at <= {params.add(_aware(filter.to))}::timestamptz")
-        keyset = self._cursor_condition(params, cursor, descending, "root.created_at", "root.id")
-        if keyset is not None:
-            where.append(keyset)
-        direction = "DESC" if descending else "ASC"
-        sql = (
+        rows = await self._keyset_rows(
             "SELECT {cols:root}, {cols:lc:lc_} FROM {job} root "
             "LEFT JOIN LATERAL (SELECT * FROM {job} x WHERE x.chain_id = root.id "
-            "ORDER BY x.chain_index DESC LIMIT 1) lc ON true "
-            f"WHERE {' AND '.join(where)} "
-            f"ORDER BY root.created_at {direction}, root.id {direction} LIMIT {params.add(limit + 1)}::int"
+            "ORDER BY x.chain_index DESC LIMIT 1) lc ON true",
+            where,
+            params,
+            ("root.created_at", "root.id"),
+            cursor=cursor,
+            descending=descending,
+            limit=limit,
+            tx_ctx=tx_ctx,
         )
-        chains = [_chain_from_row(row) for row in await self._list(sql, params, tx_ctx)]
-        return build_page(chains, limit, chain_created_at_cursor)
+        return build_page([_chain_from_row(row) for row in rows], limit, chain_created_at_cursor)
 
     async def list_jobs(
         self,
@@ -1107,17 +1130,17 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
             where.append(f"j.created_at >= {params.add(_aware(filter.from_))}::timestamptz")
         if filter.to is not None:
             where.append(f"j.created_at <= {params.add(_aware(filter.to))}::timestamptz")
-        keyset = self._cursor_condition(params, cursor, descending, "j.created_at", "j.id")
-        if keyset is not None:
-            where.append(keyset)
-        direction = "DESC" if descending else "ASC"
-        sql = (
-            "SELECT {cols:j} FROM {job} j "
-            + (f"WHERE {' AND '.join(where)} " if where else "")
-            + f"ORDER BY j.created_at {direction}, j.id {direction} LIMIT {params.add(limit + 1)}::int"
+        rows = await self._keyset_rows(
+            _SELECT_JOBS,
+            where,
+            params,
+            ("j.created_at", "j.id"),
+            cursor=cursor,
+            descending=descending,
+            limit=limit,
+            tx_ctx=tx_ctx,
         )
-        jobs = [job_from_row(row) for row in await self._list(sql, params, tx_ctx)]
-        return build_page(jobs, limit, job_created_at_cursor)
+        return build_page([job_from_row(row) for row in rows], limit, job_created_at_cursor)
 
     async def list_chain_jobs(
         self,
@@ -1141,17 +1164,17 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
             return build_page([], limit, job_chain_index_cursor)
         params = _Params(canonical)
         where = ["j.chain_id = $1::text::{id_type}"]
-        keyset = self._cursor_condition(params, cursor, descending, "j.chain_index", "j.id")
-        if keyset is not None:
-            where.append(keyset)
-        direction = "DESC" if descending else "ASC"
-        sql = (
-            "SELECT {cols:j} FROM {job} j "
-            f"WHERE {' AND '.join(where)} "
-            f"ORDER BY j.chain_index {direction}, j.id {direction} LIMIT {params.add(limit + 1)}::int"
+        rows = await self._keyset_rows(
+            _SELECT_JOBS,
+            where,
+            params,
+            ("j.chain_index", "j.id"),
+            cursor=cursor,
+            descending=descending,
+            limit=limit,
+            tx_ctx=tx_ctx,
         )
-        jobs = [job_from_row(row) for row in await self._list(sql, params, tx_ctx)]
-        return build_page(jobs, limit, job_chain_index_cursor)
+        return build_page([job_from_row(row) for row in rows], limit, job_chain_index_cursor)
 
     async def list_blocked_jobs(
         self,
@@ -1175,17 +1198,17 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
             return build_page([], limit, job_created_at_cursor)
         params = _Params(canonical)
         where = ["j.id IN (SELECT jb.job_id FROM {job_blocker} jb WHERE jb.blocked_by_chain_id = $1::text::{id_type})"]
-        keyset = self._cursor_condition(params, cursor, descending, "j.created_at", "j.id")
-        if keyset is not None:
-            where.append(keyset)
-        direction = "DESC" if descending else "ASC"
-        sql = (
-            "SELECT {cols:j} FROM {job} j "
-            f"WHERE {' AND '.join(where)} "
-            f"ORDER BY j.created_at {direction}, j.id {direction} LIMIT {params.add(limit + 1)}::int"
+        rows = await self._keyset_rows(
+            _SELECT_JOBS,
+            where,
+            params,
+            ("j.created_at", "j.id"),
+            cursor=cursor,
+            descending=descending,
+            limit=limit,
+            tx_ctx=tx_ctx,
         )
-        jobs = [job_from_row(row) for row in await self._list(sql, params, tx_ctx)]
-        return build_page(jobs, limit, job_created_at_cursor)
+        return build_page([job_from_row(row) for row in rows], limit, job_created_at_cursor)
 
     # --- schema and maintenance ---------------------------------------------------------
 
