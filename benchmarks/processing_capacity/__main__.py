@@ -1,14 +1,18 @@
 """Processing capacity: how fast queuert starts and processes chains, next to the raw PostgreSQL limits.
 
-    uv run python benchmarks/processing_capacity [--jobs 5000] [--concurrency 10] [--adapters ...]
+    uv run python benchmarks/processing_capacity [--jobs 5000] [--concurrency 10] [--repeat 3]
+        [--adapters ...] [--loop asyncio|uvloop]
 
 For each state adapter, with a no-op handler and one worker process with `--concurrency`
 slots: chains started one per transaction and 100 per transaction (from `--concurrency`
 producers), jobs processed in atomic and in staged mode, the same atomic processing with a
 backlog ten times larger, and the worker's peak RSS. Every measurement runs in a fresh
 process (`scenario.py`); the PostgreSQL ones in a throwaway schema, the SQLite ones in a
-temporary file. The raw limits are measured in the same run (`raw_postgres.py`). The output
-is two Markdown tables: the measurements, then the targets and whether this run met them.
+temporary file. The raw limits are measured in the same run (`raw_postgres.py`). Every
+figure is the median of `--repeat` runs, the adapters and the raw limits taking turns, because
+a 2-core machine shared with the database server varies by 10-20 % from one run to the next.
+The output is Markdown tables: the measurements, the raw limits, then the targets and whether
+this run met them.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import asyncio
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,7 +39,7 @@ from queuert_postgres import AsyncpgPoolProvider, create_pg_state_adapter
 from queuert_sqlite import create_aiosqlite_provider, create_sqlite_state_adapter
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Callable, Iterator, Sequence
 
 HERE = Path(__file__).resolve().parent
 SCENARIO = HERE / "scenario.py"
@@ -49,6 +54,37 @@ class Row:
     adapter: str
     rates: dict[str, float] = field(default_factory=dict)
     worker_rss_mib: float = 0.0
+    atomic_cpu_us_per_job: float = 0.0
+
+
+def median_row(runs: Sequence[Row]) -> Row:
+    """Each rate's median over `runs` of one adapter; the largest RSS."""
+    first = runs[0]
+    return Row(
+        first.adapter,
+        {key: statistics.median(run.rates[key] for run in runs) for key in first.rates},
+        max(run.worker_rss_mib for run in runs),
+        statistics.median(run.atomic_cpu_us_per_job for run in runs),
+    )
+
+
+def median_raw(runs: Sequence[raw_postgres.RawRates]) -> raw_postgres.RawRates:
+    """The median of every raw figure over `runs`."""
+
+    def loop(pick: Callable[[raw_postgres.RawRates], raw_postgres.LoopRate]) -> raw_postgres.LoopRate:
+        return raw_postgres.LoopRate(
+            jobs_per_s=statistics.median(pick(run).jobs_per_s for run in runs),
+            cpu_us_per_job=statistics.median(pick(run).cpu_us_per_job for run in runs),
+        )
+
+    return raw_postgres.RawRates(
+        process=loop(lambda run: run.process),
+        statements=loop(lambda run: run.statements),
+        insert_rows_per_s=statistics.median(run.insert_rows_per_s for run in runs),
+        batched_insert_rows_per_s=statistics.median(run.batched_insert_rows_per_s for run in runs),
+        jobs=runs[0].jobs,
+        concurrency=runs[0].concurrency,
+    )
 
 
 class Setup:
@@ -122,9 +158,9 @@ def scenario(adapter: str, phase: str, storage: Sequence[str], **options: object
     return result
 
 
-def measure_adapter(setup: Setup, adapter: str, *, jobs: int, concurrency: int) -> Row:
+def measure_adapter(setup: Setup, adapter: str, *, jobs: int, concurrency: int, loop: str) -> Row:
     row = Row(adapter)
-    common = {"jobs": jobs, "concurrency": concurrency}
+    common = {"jobs": jobs, "concurrency": concurrency, "loop": loop}
     with setup.storage(adapter) as storage:
         row.rates["start_single"] = scenario(adapter, "start-single", storage, **common)["rate"]
         row.rates["start_batched"] = scenario(adapter, "start-batched", storage, batch=100, **common)["rate"]
@@ -140,6 +176,8 @@ def measure_adapter(setup: Setup, adapter: str, *, jobs: int, concurrency: int) 
             result = scenario(adapter, "process", storage, mode=mode, backlog=backlog, **common)
         row.rates[key] = result["rate"]
         row.worker_rss_mib = max(row.worker_rss_mib, result["peak_rss_mib"])
+        if key == "process_atomic":
+            row.atomic_cpu_us_per_job = result["cpu_us_per_job"]
     return row
 
 
@@ -147,33 +185,39 @@ def percent(part: float, whole: float) -> str:
     return f"{100 * part / whole:.0f} %" if whole else "n/a"
 
 
-def report(rows: Sequence[Row], raw: raw_postgres.RawRates | None, *, jobs: int, concurrency: int) -> str:
+def report(
+    rows: Sequence[Row], raw: raw_postgres.RawRates | None, *, jobs: int, concurrency: int, repeat: int, loop: str
+) -> str:
     large = jobs * BACKLOG_FACTOR
     lines = [
-        f"{jobs:,} chains, concurrency {concurrency}, no-op handler; "
+        f"{jobs:,} chains, concurrency {concurrency}, no-op handler, median of {repeat} runs, {loop} event loop; "
         f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
         "",
         "| adapter | start single (chains/s) | start batched x100 (chains/s) | process atomic (jobs/s) "
-        f"| process staged (jobs/s) | atomic, {large:,} pending (jobs/s) | worker peak RSS (MiB) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"| worker CPU per atomic job (us) | process staged (jobs/s) | atomic, {large:,} pending (jobs/s) "
+        "| worker peak RSS (MiB) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in rows:
         r = row.rates
         lines.append(
             f"| {row.adapter} | {r['start_single']:,.0f} | {r['start_batched']:,.0f} | {r['process_atomic']:,.0f} "
-            f"| {r['process_staged']:,.0f} | {r['process_atomic_large_backlog']:,.0f} | {row.worker_rss_mib:.1f} |"
+            f"| {row.atomic_cpu_us_per_job:,.0f} | {r['process_staged']:,.0f} "
+            f"| {r['process_atomic_large_backlog']:,.0f} | {row.worker_rss_mib:.1f} |"
         )
     if raw is not None:
         lines += [
             "",
-            "| raw PostgreSQL limit (bare asyncpg, same tables) | rate |",
-            "| --- | ---: |",
+            "| raw PostgreSQL limit (bare asyncpg, same tables) | rate | client CPU per job (us) |",
+            "| --- | ---: | ---: |",
             f"| claim + complete, one transaction per job, concurrency {raw.concurrency} (jobs/s) "
-            f"| {raw.process_jobs_per_s:,.0f} |",
+            f"| {raw.process.jobs_per_s:,.0f} | {raw.process.cpu_us_per_job:,.0f} |",
+            f"| the same loop with queuert's statements and completion savepoint (jobs/s) "
+            f"| {raw.statements.jobs_per_s:,.0f} | {raw.statements.cpu_us_per_job:,.0f} |",
             f"| single-row insert transactions, concurrency {raw.concurrency} (rows/s) "
-            f"| {raw.insert_rows_per_s:,.0f} |",
+            f"| {raw.insert_rows_per_s:,.0f} | |",
             f"| 100-row insert transactions, concurrency {raw.concurrency} (rows/s) "
-            f"| {raw.batched_insert_rows_per_s:,.0f} |",
+            f"| {raw.batched_insert_rows_per_s:,.0f} | |",
         ]
     pg = next((row for row in rows if row.adapter == "postgres"), None)
     if pg is not None and raw is not None:
@@ -181,9 +225,21 @@ def report(rows: Sequence[Row], raw: raw_postgres.RawRates | None, *, jobs: int,
         checks = [
             (
                 "process atomic vs raw claim + complete",
-                percent(r["process_atomic"], raw.process_jobs_per_s),
+                percent(r["process_atomic"], raw.process.jobs_per_s),
                 ">= 80 %",
-                r["process_atomic"] >= 0.8 * raw.process_jobs_per_s,
+                r["process_atomic"] >= 0.8 * raw.process.jobs_per_s,
+            ),
+            (
+                "queuert's statements alone vs raw claim + complete",
+                percent(raw.statements.jobs_per_s, raw.process.jobs_per_s),
+                "(ceiling)",
+                raw.statements.jobs_per_s >= 0.8 * raw.process.jobs_per_s,
+            ),
+            (
+                "process atomic vs queuert's statements alone",
+                percent(r["process_atomic"], raw.statements.jobs_per_s),
+                "(context)",
+                r["process_atomic"] >= 0.8 * raw.statements.jobs_per_s,
             ),
             (
                 "start batched x100",
@@ -221,25 +277,40 @@ def main() -> None:
     parser.add_argument("--dsn", default=raw_postgres.DEFAULT_DSN)
     parser.add_argument("--jobs", type=int, default=5_000)
     parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the table shows their median")
+    parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
     parser.add_argument("--adapters", default=",".join(ADAPTERS), help="comma-separated, from: " + ", ".join(ADAPTERS))
     args = parser.parse_args()
     adapters = [name.strip() for name in args.adapters.split(",") if name.strip()]
     unknown = sorted(set(adapters) - set(ADAPTERS))
     if unknown:
         parser.error(f"unknown adapters: {', '.join(unknown)}")
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     setup = Setup(args.dsn)
+    runs: dict[str, list[Row]] = {adapter: [] for adapter in adapters}
+    raw_runs: list[raw_postgres.RawRates] = []
     try:
-        rows = []
-        for adapter in adapters:
-            sys.stderr.write(f"measuring {adapter}...\n")
-            rows.append(measure_adapter(setup, adapter, jobs=args.jobs, concurrency=args.concurrency))
-        raw = None
-        if "postgres" in adapters:
-            sys.stderr.write("measuring the raw PostgreSQL limits...\n")
-            raw = asyncio.run(raw_postgres.measure(args.dsn, jobs=args.jobs, concurrency=args.concurrency))
+        for run in range(1, args.repeat + 1):
+            for adapter in adapters:
+                sys.stderr.write(f"run {run}/{args.repeat}: measuring {adapter}...\n")
+                runs[adapter].append(
+                    measure_adapter(setup, adapter, jobs=args.jobs, concurrency=args.concurrency, loop=args.loop)
+                )
+            if "postgres" in adapters:
+                sys.stderr.write(f"run {run}/{args.repeat}: measuring the raw PostgreSQL limits...\n")
+                raw_runs.append(
+                    raw_postgres.run_on_loop(
+                        raw_postgres.measure(args.dsn, jobs=args.jobs, concurrency=args.concurrency), args.loop
+                    )
+                )
     finally:
         setup.close()
-    sys.stdout.write(report(rows, raw, jobs=args.jobs, concurrency=args.concurrency))
+    rows = [median_row(runs[adapter]) for adapter in adapters]
+    raw = median_raw(raw_runs) if raw_runs else None
+    sys.stdout.write(
+        report(rows, raw, jobs=args.jobs, concurrency=args.concurrency, repeat=args.repeat, loop=args.loop)
+    )
 
 
 if __name__ == "__main__":

@@ -12,10 +12,16 @@
 * **raw batched insert rate**: the same producers inserting 100 rows per transaction with one
   `INSERT ... SELECT FROM unnest(...)`, the floor for starting chains in batches.
 
-All run on queuert's own tables, created in a throwaway schema with the consolidated schema
-script, so they pay the same index and trigger maintenance as queuert does.
+* **queuert's statements**: the raw process loop again, but sending the statements a queuert
+  worker sends for an atomic attempt (its claim, the completion savepoint the worker spec
+  requires, its completion): what the worker could reach if the library around the SQL
+  cost nothing. Five round trips per job.
 
-    uv run python benchmarks/processing_capacity/raw_postgres.py [--dsn DSN] [--jobs 5000] [--concurrency 10]
+All run on queuert's own tables, created in a throwaway schema with the consolidated schema
+script, so they pay the same index and trigger maintenance as queuert does. The process
+loops also report the client CPU they spend per job.
+
+    uv run python benchmarks/processing_capacity/raw_postgres.py [--dsn DSN] [--jobs 5000] [--loop uvloop]
 """
 
 from __future__ import annotations
@@ -28,14 +34,24 @@ import time
 import uuid
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import asyncpg
 
 from queuert_postgres import get_schema_sql
 
+# Private on purpose: the benchmark sends the adapter's own statements, not a copy of them.
+from queuert_postgres._queries import ACQUIRE_JOB_ONE_TYPE, COMPLETE_JOB, expand_macros
+from queuert_postgres._schema import SchemaNames
+
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Iterator
+    from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+
+    from asyncpg.pool import PoolConnectionProxy
+
+T = TypeVar("T")
+Connection: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any]"
 
 DEFAULT_DSN = os.environ.get("QUEUERT_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 TYPE_NAME = "bench.noop"
@@ -61,14 +77,34 @@ INSERT = (
 
 
 @dataclass(frozen=True, slots=True)
+class LoopRate:
+    """A process loop's rate and the client CPU it spent per job."""
+
+    jobs_per_s: float
+    cpu_us_per_job: float
+
+
+@dataclass(frozen=True, slots=True)
 class RawRates:
     """What one run measured."""
 
-    process_jobs_per_s: float
+    process: LoopRate
+    statements: LoopRate
     insert_rows_per_s: float
     batched_insert_rows_per_s: float
     jobs: int
     concurrency: int
+
+
+def run_on_loop(main: Coroutine[Any, Any, T], loop: str) -> T:
+    """Run `main` on asyncio's own event loop (`"asyncio"`) or on uvloop's (`"uvloop"`)."""
+    if loop == "uvloop":
+        import uvloop
+
+        return uvloop.run(main)
+    if loop != "asyncio":
+        raise ValueError(f"unknown event loop {loop!r}")
+    return asyncio.run(main)
 
 
 @asynccontextmanager
@@ -106,34 +142,78 @@ async def warm_up(pool: asyncpg.Pool[Any], sql: str, connections: int, args: Cal
     await asyncio.gather(*(once() for _ in range(connections)))
 
 
-async def measure_raw_process(dsn: str, *, jobs: int = 5000, concurrency: int = 10) -> float:
-    """Jobs per second of the bare claim-and-complete loop at `concurrency`."""
+async def _process_rate(
+    dsn: str,
+    *,
+    jobs: int,
+    concurrency: int,
+    transaction: Callable[[Connection, str], Coroutine[Any, Any, bool]],
+) -> LoopRate:
+    """`concurrency` loops, each on one connection, running `transaction(conn, schema)` until it returns False."""
     async with throwaway_schema(dsn) as job_table:
+        schema = job_table.split(".", 1)[0]
         pool = await asyncpg.create_pool(dsn, min_size=concurrency, max_size=concurrency)
         try:
             await seed(pool, job_table, jobs)
-            claim = CLAIM.format(job=job_table)
-            complete = COMPLETE.format(job=job_table)
 
             async def loop() -> int:
                 done = 0
                 async with pool.acquire() as conn:
-                    while True:
-                        async with conn.transaction():
-                            job_id = await conn.fetchval(claim, TYPE_NAME)
-                            if job_id is None:
-                                return done
-                            await conn.execute(complete, job_id)
+                    while await transaction(conn, schema):
                         done += 1
+                return done
 
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             processed = sum(await asyncio.gather(*(loop() for _ in range(concurrency))))
-            elapsed = time.perf_counter() - started
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         finally:
             await pool.close()
     if processed != jobs:
         raise RuntimeError(f"processed {processed} of {jobs} jobs")
-    return processed / elapsed
+    return LoopRate(jobs_per_s=processed / elapsed, cpu_us_per_job=cpu / processed * 1e6)
+
+
+@cache
+def _raw_statements(schema: str) -> tuple[str, str]:
+    return CLAIM.format(job=f"{schema}.queuert_job"), COMPLETE.format(job=f"{schema}.queuert_job")
+
+
+async def measure_raw_process(dsn: str, *, jobs: int = 5000, concurrency: int = 10) -> LoopRate:
+    """The bare claim-and-complete loop at `concurrency`: four round trips per job."""
+
+    async def transaction(conn: Connection, schema: str) -> bool:
+        claim, complete = _raw_statements(schema)
+        async with conn.transaction():
+            job_id = await conn.fetchval(claim, TYPE_NAME)
+            if job_id is None:
+                return False
+            await conn.execute(complete, job_id)
+        return True
+
+    return await _process_rate(dsn, jobs=jobs, concurrency=concurrency, transaction=transaction)
+
+
+@cache
+def _queuert_statements(schema: str) -> tuple[str, str]:
+    names = SchemaNames(schema=schema)
+    return names.render(expand_macros(ACQUIRE_JOB_ONE_TYPE)), names.render(expand_macros(COMPLETE_JOB))
+
+
+async def measure_queuert_statements(dsn: str, *, jobs: int = 5000, concurrency: int = 10) -> LoopRate:
+    """The same loop sending a queuert worker's statements for an atomic attempt, savepoint included."""
+
+    async def transaction(conn: Connection, schema: str) -> bool:
+        claim, complete = _queuert_statements(schema)
+        async with conn.transaction():
+            row = await conn.fetchrow(claim, TYPE_NAME)
+            if row is None:
+                return False
+            # The completion savepoint; like the worker, leave its release to the COMMIT.
+            await conn.execute("SAVEPOINT queuert_completion")
+            await conn.fetch(complete, row["id"], "null", "bench")
+        return True
+
+    return await _process_rate(dsn, jobs=jobs, concurrency=concurrency, transaction=transaction)
 
 
 async def _insert_rate(
@@ -196,12 +276,14 @@ async def measure_raw_batched_insert(dsn: str, *, rows: int = 5000, batch: int =
 
 
 async def measure(dsn: str, *, jobs: int = 5000, concurrency: int = 10) -> RawRates:
-    """Both raw limits, measured one after the other."""
+    """Every raw limit, measured one after the other."""
     process = await measure_raw_process(dsn, jobs=jobs, concurrency=concurrency)
+    statements = await measure_queuert_statements(dsn, jobs=jobs, concurrency=concurrency)
     insert = await measure_raw_insert(dsn, rows=jobs, concurrency=concurrency)
     batched = await measure_raw_batched_insert(dsn, rows=jobs, concurrency=concurrency)
     return RawRates(
-        process_jobs_per_s=process,
+        process=process,
+        statements=statements,
         insert_rows_per_s=insert,
         batched_insert_rows_per_s=batched,
         jobs=jobs,
@@ -214,15 +296,19 @@ def main() -> None:
     parser.add_argument("--dsn", default=DEFAULT_DSN)
     parser.add_argument("--jobs", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
     args = parser.parse_args()
-    rates = asyncio.run(measure(args.dsn, jobs=args.jobs, concurrency=args.concurrency))
-    process_label = f"claim+complete, concurrency {rates.concurrency} (jobs/s)"
-    sys.stdout.write(
-        f"{'raw limit':<44} {'rate':>12}\n"
-        f"{process_label:<44} {rates.process_jobs_per_s:>12,.0f}\n"
-        f"{'single-row insert transactions (rows/s)':<44} {rates.insert_rows_per_s:>12,.0f}\n"
-        f"{'100-row insert transactions (rows/s)':<44} {rates.batched_insert_rows_per_s:>12,.0f}\n"
-    )
+    rates = run_on_loop(measure(args.dsn, jobs=args.jobs, concurrency=args.concurrency), args.loop)
+    rows = [
+        (f"claim+complete, concurrency {rates.concurrency} (jobs/s)", rates.process.jobs_per_s),
+        ("  client CPU per job (us)", rates.process.cpu_us_per_job),
+        ("queuert's statements (jobs/s)", rates.statements.jobs_per_s),
+        ("  client CPU per job (us)", rates.statements.cpu_us_per_job),
+        ("single-row insert transactions (rows/s)", rates.insert_rows_per_s),
+        ("100-row insert transactions (rows/s)", rates.batched_insert_rows_per_s),
+    ]
+    sys.stdout.write(f"{'raw limit':<44} {'rate':>12}\n")
+    sys.stdout.writelines(f"{label:<44} {value:>12,.0f}\n" for label, value in rows)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ Phases:
 * `process`: a worker with `--concurrency` slots and a no-op handler processes `--jobs`
   jobs of a backlog of `--backlog` pending chains (seeded here only for the in-process
   adapter, whose state lives in this process).
+
+`--loop uvloop` runs the measurement on uvloop's event loop instead of asyncio's own.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import resource
 import sys
 import time
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar
 
 import asyncpg
 
@@ -49,12 +51,13 @@ from queuert_postgres import AsyncpgPoolProvider, create_pg_state_adapter
 from queuert_sqlite import create_aiosqlite_provider, create_sqlite_state_adapter
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Coroutine
 
     from queuert.adapters import StateAdapter
 
 Adapter = Literal["postgres", "sqlite", "in-process"]
 SEED_BATCH = 1_000
+T = TypeVar("T")
 
 
 class Noop(TypedDict):
@@ -75,17 +78,17 @@ async def open_state(args: argparse.Namespace) -> AsyncIterator[StateAdapter[Any
     adapter: Adapter = args.adapter
     if adapter == "postgres":
         # Two more connections than slots: the worker's loop queries while every slot is busy.
-        # `reset=skip_session_reset`: the tuning the PostgreSQL guide gives for a pool that only
-        # queuert uses (no session state to clear, so no reset query on every release).
+        # A worker's pool is `dedicated`: the tuning the PostgreSQL guide gives for a pool that
+        # only queuert uses (no session reset on release, connections kept between jobs).
+        dedicated = args.phase == "process" and args.pool == "dedicated"
         pool = await asyncpg.create_pool(
             args.dsn,
             min_size=args.concurrency + 2,
             max_size=args.concurrency + 2,
-            reset=skip_session_reset if args.phase == "process" and args.pool_reset == "skip" else None,
+            reset=skip_session_reset if dedicated else None,
         )
-        state: StateAdapter[Any] = await create_pg_state_adapter(
-            state_provider=AsyncpgPoolProvider(pool, close_pool=True), schema=args.schema
-        )
+        provider = AsyncpgPoolProvider(pool, close_pool=True, keep_connections_s=0.1 if dedicated else 0.0)
+        state: StateAdapter[Any] = await create_pg_state_adapter(state_provider=provider, schema=args.schema)
     elif adapter == "sqlite":
         state = await create_sqlite_state_adapter(state_provider=await create_aiosqlite_provider(args.sqlite_path))
     else:
@@ -126,8 +129,8 @@ async def produce(client: Client[Any], state: StateAdapter[Any], *, jobs: int, b
     return time.perf_counter() - started
 
 
-async def process(client: Client[Any], *, jobs: int, concurrency: int, mode: str) -> float:
-    """Run a worker until it has completed `jobs` jobs; the elapsed seconds, from start to a drained stop."""
+async def process(client: Client[Any], *, jobs: int, concurrency: int, mode: str) -> tuple[float, float]:
+    """Run a worker until it has completed `jobs` jobs; elapsed and CPU seconds, from start to a drained stop."""
     completed = 0
     done = asyncio.Event()
 
@@ -148,10 +151,11 @@ async def process(client: Client[Any], *, jobs: int, concurrency: int, mode: str
     processors = create_processors(client=client, processors=[Processor(job_type=noop, attempt_handler=handler)])
     worker = await create_in_process_worker(client=client, processors=processors, concurrency=concurrency)
     started = time.perf_counter()
+    cpu_started = time.process_time()
     stop = await worker.start()
     await done.wait()
     await stop()
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu_started
 
 
 async def run(args: argparse.Namespace) -> dict[str, float]:
@@ -169,8 +173,17 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
             return {}
         if args.adapter == "in-process":
             await produce(client, state, jobs=args.backlog, batch=SEED_BATCH, concurrency=1)
-        elapsed = await process(client, jobs=args.jobs, concurrency=args.concurrency, mode=args.mode)
-        return {"rate": args.jobs / elapsed}
+        elapsed, cpu = await process(client, jobs=args.jobs, concurrency=args.concurrency, mode=args.mode)
+        return {"rate": args.jobs / elapsed, "cpu_us_per_job": cpu / args.jobs * 1e6}
+
+
+def run_on_loop(main: Coroutine[Any, Any, T], loop: str) -> T:
+    """Run `main` on asyncio's own event loop or on uvloop's."""
+    if loop == "uvloop":
+        import uvloop
+
+        return uvloop.run(main)
+    return asyncio.run(main)
 
 
 def main() -> None:
@@ -185,9 +198,10 @@ def main() -> None:
     parser.add_argument("--dsn", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--schema", default="public")
     parser.add_argument("--sqlite-path", default="")
-    parser.add_argument("--pool-reset", choices=["skip", "default"], default="skip")
+    parser.add_argument("--pool", choices=["dedicated", "shared"], default="dedicated")
+    parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
     args = parser.parse_args()
-    result: dict[str, float] = asyncio.run(run(args))
+    result: dict[str, float] = run_on_loop(run(args), args.loop)
     # ru_maxrss is in KiB on Linux.
     result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     sys.stdout.write(json.dumps(result) + "\n")

@@ -57,6 +57,23 @@ class TestAsyncpgPoolStateAdapter(StateAdapterConformance):
         await adapter.close()
 
 
+class TestAsyncpgPoolKeepingConnectionsStateAdapter(StateAdapterConformance):
+    """The pool provider tuned for a dedicated worker pool: connections kept between uses."""
+
+    @pytest_asyncio.fixture
+    async def state_conformance_fixture(
+        self, postgres_dsn: str, migrated_schema: str, poison_with: Any
+    ) -> StateFixture:
+        pool = await asyncpg.create_pool(postgres_dsn, min_size=1, max_size=20)
+        adapter = await create_pg_state_adapter(
+            state_provider=AsyncpgPoolProvider(pool, close_pool=True, keep_connections_s=0.05),
+            schema=migrated_schema,
+            validate_id=validate_uuid,
+        )
+        yield _fixture(adapter, poison_with)
+        await adapter.close()
+
+
 class TestAsyncpgConnectionStateAdapter(StateAdapterConformance):
     @pytest_asyncio.fixture
     async def state_conformance_fixture(

@@ -438,6 +438,84 @@ async def test_an_exhausted_sqlalchemy_pool_raises_after_a_bounded_wait(
     await adapter.close()
 
 
+async def _keeping_adapter(pool: asyncpg.Pool[Any], schema: str, keep_s: float) -> Adapter:
+    return await create_pg_state_adapter(
+        state_provider=AsyncpgPoolProvider(pool, keep_connections_s=keep_s), schema=schema
+    )
+
+
+async def test_a_kept_connection_serves_the_next_transaction_then_goes_back_to_the_pool(
+    postgres_dsn: str, migrated_schema: str, wait_until: WaitUntil
+) -> None:
+    pool = await asyncpg.create_pool(postgres_dsn, min_size=2, max_size=2)
+    adapter = await _keeping_adapter(pool, migrated_schema, 0.3)
+    first = await adapter.with_transaction(lambda tx: backend_pid(adapter, tx))
+    # Kept by the provider, so the pool counts it as in use...
+    assert pool.get_idle_size() == 1
+    second = await adapter.with_transaction(lambda tx: backend_pid(adapter, tx))
+    assert second == first
+    # ...until it has gone unused for keep_connections_s.
+    await wait_until(lambda: _equals(pool.get_idle_size(), 2), what="the kept connection handed back")
+    await adapter.close()
+    await asyncio.wait_for(pool.close(), timeout=10)
+
+
+async def test_closing_the_adapter_hands_kept_connections_back(postgres_dsn: str, migrated_schema: str) -> None:
+    pool = await asyncpg.create_pool(postgres_dsn, min_size=1, max_size=1)
+    adapter = await _keeping_adapter(pool, migrated_schema, 60)
+    assert await adapter.get_job(str(uuid.uuid4())) is None
+    assert pool.get_idle_size() == 0
+    await adapter.close()
+    assert pool.get_idle_size() == 1
+    # Nothing holds a connection any more, so closing the pool does not wait.
+    await asyncio.wait_for(pool.close(), timeout=10)
+
+
+async def test_a_connection_is_not_kept_after_a_failed_transaction(postgres_dsn: str, migrated_schema: str) -> None:
+    pool = await asyncpg.create_pool(postgres_dsn, min_size=1, max_size=1)
+    adapter = await _keeping_adapter(pool, migrated_schema, 60)
+
+    async def fail(tx: Any) -> None:
+        await backend_pid(adapter, tx)
+        raise LookupError("the application failed")
+
+    with pytest.raises(LookupError):
+        await adapter.with_transaction(fail)
+    # Handed back at once: the pool's own release deals with whatever the failure left behind.
+    assert pool.get_idle_size() == 1
+    await adapter.close()
+    await pool.close()
+
+
+async def test_a_kept_connection_the_server_dropped_is_replaced(
+    postgres_dsn: str, migrated_schema: str, pool: asyncpg.Pool[Any]
+) -> None:
+    worker_pool = await asyncpg.create_pool(postgres_dsn, min_size=1, max_size=1)
+    adapter = await _keeping_adapter(worker_pool, migrated_schema, 60)
+    pid = await adapter.with_transaction(lambda tx: backend_pid(adapter, tx))
+    await pool.execute("SELECT pg_terminate_backend($1)", pid)
+    # The next call does not fail on the dead kept connection: it goes back, a new one comes.
+    for _ in range(50):
+        if worker_pool.get_idle_size() == 0 and not await pool.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid
+        ):
+            break
+        await asyncio.sleep(0.05)
+    replacement = await adapter.with_transaction(lambda tx: backend_pid(adapter, tx))
+    assert replacement != pid
+    await adapter.close()
+    await worker_pool.close()
+
+
+async def test_keep_connections_must_not_be_negative(pool: asyncpg.Pool[Any]) -> None:
+    with pytest.raises(ValueError, match="keep_connections_s"):
+        AsyncpgPoolProvider(pool, keep_connections_s=-1)
+
+
+async def _equals(value: int, expected: int) -> bool:
+    return value == expected
+
+
 async def test_a_terminated_connection_fails_one_call_and_the_next_recovers(
     adapter: Adapter, pool: asyncpg.Pool[Any]
 ) -> None:

@@ -347,10 +347,18 @@ RETURNING {cols:j}
 
 # `has_blockers` lets the adapter answer the worker's next `get_job_blockers` without a round
 # trip when the job has none (blocker rows are only ever written when a job is created).
+#
+# `has_more` starts its index walk at the claimed job's `scheduled_at`. The entries before it
+# belong to jobs that left `pending` (their dead index entries linger until vacuum) or that
+# other workers hold locked right now; walking them again doubled the server's work per claim
+# (measured: about 510 instead of 340 us of server CPU per job). The hint only decides whether
+# the slot claims again at once: a job it misses is found by the next claim or the wait loop's
+# `get_next_job_available_in_ms`, which reports it as due now.
 _HAS_MORE = """
 EXISTS (
   SELECT 1 FROM {job} o
-  WHERE o.type_name %s AND o.status = 'pending' AND o.scheduled_at <= now() AND o.id <> j.id
+  WHERE o.type_name %s AND o.status = 'pending' AND o.scheduled_at <= now()
+    AND o.scheduled_at >= j.scheduled_at AND o.id <> j.id
 ) AS has_more,
 EXISTS (SELECT 1 FROM {job_blocker} b WHERE b.job_id = j.id) AS has_blockers
 """

@@ -24,7 +24,10 @@ TxCtxT = TypeVar("TxCtxT")
 
 
 class AsyncpgScope(ScopeHandle["AsyncpgConnection"]):
-    """An asyncpg transaction (`release` set: hand the connection back afterwards) or savepoint (`release` None)."""
+    """An asyncpg transaction (`release` set: hand the connection back afterwards) or savepoint (`release` None).
+
+    `release(connection, ended_cleanly)` learns whether the COMMIT or ROLLBACK went through.
+    """
 
     __slots__ = ("_release", "_transaction")
 
@@ -32,7 +35,7 @@ class AsyncpgScope(ScopeHandle["AsyncpgConnection"]):
         self,
         conn: AsyncpgConnection,
         transaction: Transaction,
-        release: Callable[[AsyncpgConnection], Awaitable[None]] | None,
+        release: Callable[[AsyncpgConnection, bool], Awaitable[None]] | None,
     ) -> None:
         super().__init__(conn)
         self._transaction = transaction
@@ -43,19 +46,23 @@ class AsyncpgScope(ScopeHandle["AsyncpgConnection"]):
             # A COMMIT (RELEASE) that fails has rolled back on the server, as with asyncpg's own
             # `async with conn.transaction()`.
             await self._transaction.commit()
-        finally:
-            await self._hand_back()
+        except BaseException:
+            await self._hand_back(ended_cleanly=False)
+            raise
+        await self._hand_back(ended_cleanly=True)
 
     async def rollback(self) -> None:
         try:
             await self._transaction.rollback()
-        finally:
-            await self._hand_back()
+        except BaseException:
+            await self._hand_back(ended_cleanly=False)
+            raise
+        await self._hand_back(ended_cleanly=True)
 
-    async def _hand_back(self) -> None:
+    async def _hand_back(self, *, ended_cleanly: bool) -> None:
         release, self._release = self._release, None
         if release is not None:
-            await release(self.tx_ctx)
+            await release(self.tx_ctx, ended_cleanly)
 
 
 class TranslatedScope(ScopeHandle[TxCtxT]):

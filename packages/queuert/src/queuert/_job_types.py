@@ -185,6 +185,9 @@ class ResolvedRef:
 # --- job types --------------------------------------------------------------------------
 
 
+_UNKNOWN = object()
+
+
 class JobType(Generic[InT, OutT]):
     """The definition of a job type that can only appear inside a chain (not start one).
 
@@ -261,16 +264,22 @@ class JobType(Generic[InT, OutT]):
         # `JobType[A, B](...)` records the subscripted alias as `__orig_class__` once
         # __init__ has returned, so this is read lazily. A subclass such as
         # `class Fetch(JobType[A, B])` records it in `__orig_bases__` instead.
-        alias = self.__dict__.get("__orig_class__")
+        attributes = self.__dict__
+        cached = attributes.get("_queuert_type_arguments", _UNKNOWN)
+        if cached is not _UNKNOWN:
+            return typing.cast("tuple[object | None, ...] | None", cached)
+        alias = attributes.get("__orig_class__")
         if alias is None:
             alias = _parameterized_base(type(self))
         if alias is None:
+            # Not cached: called before __init__ returned, `__orig_class__` may still come.
             return None
         arguments = get_args(alias)
         known = tuple(None if isinstance(argument, typing.TypeVar) else argument for argument in arguments)
-        if len(known) < 2 or all(argument is None for argument in known):
-            return None
-        return known
+        result = None if len(known) < 2 or all(argument is None for argument in known) else known
+        # Every output check reads these (once per completed job): work them out once.
+        attributes["_queuert_type_arguments"] = result
+        return result
 
     def __repr__(self) -> str:
         arguments = self._type_arguments()

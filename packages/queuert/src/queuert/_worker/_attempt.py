@@ -432,15 +432,23 @@ class Attempt(Generic[TxCtxT]):
         self, callback: Callable[[CompleteContext[Any]], Awaitable[object]]
     ) -> CompletionOutcome:
         owner = self._prepare_tx
-        if not owner.is_open:
+        savepoint: OpenSavepoint[TxCtxT] | None = None
+        if owner.is_open:
+            # Atomic: the completion must be undoable on its own, keeping the acquisition.
+            tx_ctx = self._require_tx(owner)
+            savepoint = OpenSavepoint(self._ops.state, tx_ctx, owner.hooks)
+            await savepoint.open()
+            self._completion_savepoint = savepoint
+        else:
+            # Staged: this transaction holds nothing but the ownership check and the
+            # completion, so rolling all of it back undoes exactly what a savepoint would;
+            # the failure is then recorded by a guarded transaction of its own (one round
+            # trip fewer on every successful completion).
             owner = self._complete_tx = OpenTransaction(self._ops.state)
             await owner.open()
-            await self._guard.check(self._require_tx(owner))
-        tx_ctx = self._require_tx(owner)
+            tx_ctx = self._require_tx(owner)
+            await self._guard.check(tx_ctx)
         hooks = owner.hooks
-        savepoint = OpenSavepoint(self._ops.state, tx_ctx, hooks)
-        await savepoint.open()
-        self._completion_savepoint = savepoint
         span = self._span
         try:
             outcome = await self._ops.complete_job(
@@ -458,7 +466,10 @@ class Attempt(Generic[TxCtxT]):
             )
         except BaseException:
             self._completion_savepoint = None
-            await savepoint.rollback()
+            if savepoint is not None:
+                await savepoint.rollback()
+            else:
+                await owner.rollback()
             raise
         self._buffer_success(hooks, outcome)
         self._completed = outcome
@@ -564,14 +575,15 @@ class Attempt(Generic[TxCtxT]):
         try:
             if savepoint is not None:
                 await savepoint.rollback()
+            if self._complete_tx is not None and self._complete_tx.is_open:
+                # Staged completions take no savepoint: undo the whole complete transaction
+                # (its ownership check included); the guarded reschedule below checks again.
+                await self._complete_tx.rollback()
             if self._prepare_tx.is_open:
                 if self._attempt_savepoint is not None:
                     await self._attempt_savepoint.rollback()
                 await self._reschedule(self._require_tx(self._prepare_tx), self._prepare_tx.hooks, plan, error)
                 await self._prepare_tx.commit()
-            elif self._complete_tx is not None and self._complete_tx.is_open:
-                await self._reschedule(self._require_tx(self._complete_tx), self._complete_tx.hooks, plan, error)
-                await self._complete_tx.commit()
             elif not self._prepare_committed:
                 # The acquiring transaction failed to commit, so it rolled back: the job is
                 # pending again with its previous attempt count; there is nothing to record.
