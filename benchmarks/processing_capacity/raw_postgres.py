@@ -78,7 +78,7 @@ INSERT = (
 
 @dataclass(frozen=True, slots=True)
 class LoopRate:
-    """A process loop's rate and the client CPU it spent per job."""
+    """A loop's rate and the client CPU it spent per job (per row for the insert loops)."""
 
     jobs_per_s: float
     cpu_us_per_job: float
@@ -90,8 +90,8 @@ class RawRates:
 
     process: LoopRate
     statements: LoopRate
-    insert_rows_per_s: float
-    batched_insert_rows_per_s: float
+    insert: LoopRate
+    batched_insert: LoopRate
     jobs: int
     concurrency: int
 
@@ -224,8 +224,8 @@ async def _insert_rate(
     warm_up_args: Callable[[], tuple[object, ...]],
     rows: int,
     concurrency: int,
-) -> float:
-    """Rows per second of `concurrency` producers each running one `sql` insert per transaction, arguments in turn."""
+) -> LoopRate:
+    """`concurrency` producers each running one `sql` insert per transaction, arguments in turn (rates per row)."""
     async with throwaway_schema(dsn) as job_table:
         pool = await asyncpg.create_pool(dsn, min_size=concurrency, max_size=concurrency)
         try:
@@ -237,15 +237,15 @@ async def _insert_rate(
                         await conn.execute(insert, *args)
 
             await warm_up(pool, insert, concurrency, warm_up_args)
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             await asyncio.gather(*(producer() for _ in range(concurrency)))
-            elapsed = time.perf_counter() - started
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         finally:
             await pool.close()
-    return rows / elapsed
+    return LoopRate(jobs_per_s=rows / elapsed, cpu_us_per_job=cpu / rows * 1e6)
 
 
-async def measure_raw_insert(dsn: str, *, rows: int = 5000, concurrency: int = 10) -> float:
+async def measure_raw_insert(dsn: str, *, rows: int = 5000, concurrency: int = 10) -> LoopRate:
     """Rows per second of `concurrency` producers inserting one job row per transaction on pooled connections."""
     return await _insert_rate(
         dsn,
@@ -257,7 +257,9 @@ async def measure_raw_insert(dsn: str, *, rows: int = 5000, concurrency: int = 1
     )
 
 
-async def measure_raw_batched_insert(dsn: str, *, rows: int = 5000, batch: int = 100, concurrency: int = 10) -> float:
+async def measure_raw_batched_insert(
+    dsn: str, *, rows: int = 5000, batch: int = 100, concurrency: int = 10
+) -> LoopRate:
     """Rows per second of `concurrency` producers inserting `batch` job rows per transaction on pooled connections."""
 
     def batches() -> Iterator[tuple[object, ...]]:
@@ -284,8 +286,8 @@ async def measure(dsn: str, *, jobs: int = 5000, concurrency: int = 10) -> RawRa
     return RawRates(
         process=process,
         statements=statements,
-        insert_rows_per_s=insert,
-        batched_insert_rows_per_s=batched,
+        insert=insert,
+        batched_insert=batched,
         jobs=jobs,
         concurrency=concurrency,
     )
@@ -304,8 +306,10 @@ def main() -> None:
         ("  client CPU per job (us)", rates.process.cpu_us_per_job),
         ("queuert's statements (jobs/s)", rates.statements.jobs_per_s),
         ("  client CPU per job (us)", rates.statements.cpu_us_per_job),
-        ("single-row insert transactions (rows/s)", rates.insert_rows_per_s),
-        ("100-row insert transactions (rows/s)", rates.batched_insert_rows_per_s),
+        ("single-row insert transactions (rows/s)", rates.insert.jobs_per_s),
+        ("  client CPU per row (us)", rates.insert.cpu_us_per_job),
+        ("100-row insert transactions (rows/s)", rates.batched_insert.jobs_per_s),
+        ("  client CPU per row (us)", rates.batched_insert.cpu_us_per_job),
     ]
     sys.stdout.write(f"{'raw limit':<44} {'rate':>12}\n")
     sys.stdout.writelines(f"{label:<44} {value:>12,.0f}\n" for label, value in rows)

@@ -113,8 +113,10 @@ async def start_chains(client: Client[Any], state: StateAdapter[Any], first: int
             )
 
 
-async def produce(client: Client[Any], state: StateAdapter[Any], *, jobs: int, batch: int, concurrency: int) -> float:
-    """Start `jobs` chains in transactions of `batch`, from `concurrency` producers; the elapsed seconds."""
+async def produce(
+    client: Client[Any], state: StateAdapter[Any], *, jobs: int, batch: int, concurrency: int
+) -> tuple[float, float]:
+    """Start `jobs` chains in transactions of `batch`, from `concurrency` producers; elapsed and CPU seconds."""
     batches = iter(range(0, jobs, batch))
 
     async def producer() -> None:
@@ -124,9 +126,9 @@ async def produce(client: Client[Any], state: StateAdapter[Any], *, jobs: int, b
     # One untimed transaction per producer first: each pooled connection prepares its
     # statements and learns the array types once, which a long-running application has done.
     await asyncio.gather(*(start_chains(client, state, -1, batch) for _ in range(concurrency)))
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     await asyncio.gather(*(producer() for _ in range(concurrency)))
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu_started
 
 
 async def process(client: Client[Any], *, jobs: int, concurrency: int, mode: str) -> tuple[float, float]:
@@ -162,12 +164,10 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
     async with open_state(args) as state:
         client = await create_client(state_adapter=state, job_types=JOB_TYPES)
         phase = args.phase
-        if phase == "start-single":
-            elapsed = await produce(client, state, jobs=args.jobs, batch=1, concurrency=args.concurrency)
-            return {"rate": args.jobs / elapsed}
-        if phase == "start-batched":
-            elapsed = await produce(client, state, jobs=args.jobs, batch=args.batch, concurrency=args.concurrency)
-            return {"rate": args.jobs / elapsed}
+        if phase in ("start-single", "start-batched"):
+            batch = 1 if phase == "start-single" else args.batch
+            elapsed, cpu = await produce(client, state, jobs=args.jobs, batch=batch, concurrency=args.concurrency)
+            return {"rate": args.jobs / elapsed, "cpu_us_per_chain": cpu / args.jobs * 1e6}
         if phase == "seed":
             await produce(client, state, jobs=args.backlog, batch=SEED_BATCH, concurrency=1)
             return {}
