@@ -164,8 +164,13 @@ class Client(Generic[TxCtxT]):
         notify: NotifyAdapter = (
             ObservedNotifyAdapter(notify_adapter, observability) if notify_adapter is not None else NoopNotifyAdapter()
         )
+        # With nobody listening (no log, no observability adapter), reporting a failing state
+        # operation is a no-op: leave out the wrapper that would do it on every call.
+        state: StateAdapter[TxCtxT] = (
+            state_adapter if observability.silent else ObservedStateAdapter(state_adapter, observability)
+        )
         self._ops: ChainOperations[TxCtxT] = ChainOperations(
-            state=ObservedStateAdapter(state_adapter, observability),
+            state=state,
             notify=notify,
             registry=ObservedJobTypes(merge_job_types(job_types), observability),
             observability=observability,
