@@ -174,43 +174,34 @@ async def _process_rate(
 
 
 @cache
-def _raw_statements(schema: str) -> tuple[str, str]:
+def _statements(schema: str, *, queuert: bool) -> tuple[str, str]:
+    if queuert:
+        names = SchemaNames(schema=schema)
+        return names.render(expand_macros(ACQUIRE_JOB_ONE_TYPE)), names.render(expand_macros(COMPLETE_JOB))
     return CLAIM.format(job=f"{schema}.queuert_job"), COMPLETE.format(job=f"{schema}.queuert_job")
 
 
-async def measure_raw_process(dsn: str, *, jobs: int = 5000, concurrency: int = 10) -> LoopRate:
-    """The bare claim-and-complete loop at `concurrency`: four round trips per job."""
+async def measure_raw_process(
+    dsn: str, *, jobs: int = 5000, concurrency: int = 10, queuert_statements: bool = False
+) -> LoopRate:
+    """The bare claim-and-complete loop at `concurrency`: four round trips per job.
+
+    With `queuert_statements`, it sends a queuert worker's statements for an atomic attempt
+    instead, with the completion savepoint between them: five round trips per job.
+    """
 
     async def transaction(conn: Connection, schema: str) -> bool:
-        claim, complete = _raw_statements(schema)
-        async with conn.transaction():
-            job_id = await conn.fetchval(claim, TYPE_NAME)
-            if job_id is None:
-                return False
-            await conn.execute(complete, job_id)
-        return True
-
-    return await _process_rate(dsn, jobs=jobs, concurrency=concurrency, transaction=transaction)
-
-
-@cache
-def _queuert_statements(schema: str) -> tuple[str, str]:
-    names = SchemaNames(schema=schema)
-    return names.render(expand_macros(ACQUIRE_JOB_ONE_TYPE)), names.render(expand_macros(COMPLETE_JOB))
-
-
-async def measure_queuert_statements(dsn: str, *, jobs: int = 5000, concurrency: int = 10) -> LoopRate:
-    """The same loop sending a queuert worker's statements for an atomic attempt, savepoint included."""
-
-    async def transaction(conn: Connection, schema: str) -> bool:
-        claim, complete = _queuert_statements(schema)
+        claim, complete = _statements(schema, queuert=queuert_statements)
         async with conn.transaction():
             row = await conn.fetchrow(claim, TYPE_NAME)
             if row is None:
                 return False
-            # The completion savepoint; like the worker, leave its release to the COMMIT.
-            await conn.execute("SAVEPOINT queuert_completion")
-            await conn.fetch(complete, row["id"], "null", "bench")
+            if queuert_statements:
+                # Like the worker, leave the savepoint's release to the COMMIT.
+                await conn.execute("SAVEPOINT queuert_completion")
+                await conn.fetch(complete, row["id"], "null", "bench")
+            else:
+                await conn.execute(complete, row["id"])
         return True
 
     return await _process_rate(dsn, jobs=jobs, concurrency=concurrency, transaction=transaction)
@@ -280,7 +271,7 @@ async def measure_raw_batched_insert(
 async def measure(dsn: str, *, jobs: int = 5000, concurrency: int = 10) -> RawRates:
     """Every raw limit, measured one after the other."""
     process = await measure_raw_process(dsn, jobs=jobs, concurrency=concurrency)
-    statements = await measure_queuert_statements(dsn, jobs=jobs, concurrency=concurrency)
+    statements = await measure_raw_process(dsn, jobs=jobs, concurrency=concurrency, queuert_statements=True)
     insert = await measure_raw_insert(dsn, rows=jobs, concurrency=concurrency)
     batched = await measure_raw_batched_insert(dsn, rows=jobs, concurrency=concurrency)
     return RawRates(

@@ -45,20 +45,7 @@ def _fixture(adapter: PgStateAdapter[Any], poison_with: Any, **extra: Any) -> St
 
 
 class TestAsyncpgPoolStateAdapter(StateAdapterConformance):
-    @pytest_asyncio.fixture
-    async def state_conformance_fixture(
-        self, postgres_dsn: str, migrated_schema: str, poison_with: Any
-    ) -> StateFixture:
-        pool = await asyncpg.create_pool(postgres_dsn, min_size=1, max_size=20)
-        adapter = await create_pg_state_adapter(
-            state_provider=AsyncpgPoolProvider(pool, close_pool=True), schema=migrated_schema, validate_id=validate_uuid
-        )
-        yield _fixture(adapter, poison_with)
-        await adapter.close()
-
-
-class TestAsyncpgPoolKeepingConnectionsStateAdapter(StateAdapterConformance):
-    """The pool provider tuned for a dedicated worker pool: connections kept between uses."""
+    keep_connections_s = 0.0
 
     @pytest_asyncio.fixture
     async def state_conformance_fixture(
@@ -66,12 +53,18 @@ class TestAsyncpgPoolKeepingConnectionsStateAdapter(StateAdapterConformance):
     ) -> StateFixture:
         pool = await asyncpg.create_pool(postgres_dsn, min_size=1, max_size=20)
         adapter = await create_pg_state_adapter(
-            state_provider=AsyncpgPoolProvider(pool, close_pool=True, keep_connections_s=0.05),
+            state_provider=AsyncpgPoolProvider(pool, close_pool=True, keep_connections_s=self.keep_connections_s),
             schema=migrated_schema,
             validate_id=validate_uuid,
         )
         yield _fixture(adapter, poison_with)
         await adapter.close()
+
+
+class TestAsyncpgPoolKeepingConnectionsStateAdapter(TestAsyncpgPoolStateAdapter):
+    """The pool provider tuned for a dedicated worker pool: connections kept between uses."""
+
+    keep_connections_s = 0.05
 
 
 class TestAsyncpgConnectionStateAdapter(StateAdapterConformance):
