@@ -1132,8 +1132,9 @@ class Slow(TypedDict):
 slow_job = EntryJobType[Slow, Slow]("restart.slow")
 
 
+@pytest.mark.parametrize("keep_connections_s", [0.0, 0.5], ids=["pool", "kept-connections"])
 async def test_workers_finish_every_chain_when_the_server_drops_their_connections(
-    postgres_dsn: str, adapter: Adapter, pool: asyncpg.Pool[Any], wait_until: WaitUntil
+    postgres_dsn: str, adapter: Adapter, pool: asyncpg.Pool[Any], wait_until: WaitUntil, keep_connections_s: float
 ) -> None:
     from queuert import (
         BackoffConfig,
@@ -1150,7 +1151,8 @@ async def test_workers_finish_every_chain_when_the_server_drops_their_connection
         postgres_dsn, min_size=2, max_size=8, server_settings={"application_name": app_name}
     )
     state = await create_pg_state_adapter(
-        state_provider=AsyncpgPoolProvider(worker_pool, acquire_timeout_s=5), schema=adapter.schema
+        state_provider=AsyncpgPoolProvider(worker_pool, acquire_timeout_s=5, keep_connections_s=keep_connections_s),
+        schema=adapter.schema,
     )
     notify = await create_pg_notify_adapter(
         notify_provider=AsyncpgNotifyProvider(worker_pool, reconnect_initial_delay_s=0.05),
