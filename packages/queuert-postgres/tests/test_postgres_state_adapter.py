@@ -86,6 +86,31 @@ async def waiting_on_lock(pool: asyncpg.Pool[Any], pid: int) -> bool:
     return bool(await pool.fetchval("SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1", pid))
 
 
+async def hold_then_wait(
+    adapter: Adapter,
+    pool: asyncpg.Pool[Any],
+    wait_until: WaitUntil,
+    *,
+    holder: Callable[[Any], Awaitable[Any]],
+    waiter: Callable[[Any], Awaitable[Any]],
+    waiter_pid: list[int],
+    release: asyncio.Event,
+    what: str,
+) -> tuple[Any, Any]:
+    """Run `holder` and `waiter` in transactions of their own; both results.
+
+    Once the waiter's backend (its pid appended to `waiter_pid`) waits on a lock, `release`
+    is set so that the holder ends.
+    """
+    holding = asyncio.create_task(adapter.with_transaction(holder))
+    waiting = asyncio.create_task(adapter.with_transaction(waiter))
+    try:
+        await wait_until(lambda: waiting_on_lock(pool, waiter_pid[0]) if waiter_pid else _false(), what=what)
+    finally:
+        release.set()
+    return await asyncio.wait_for(holding, timeout=10), await asyncio.wait_for(waiting, timeout=10)
+
+
 # --- acquisition is an index walk -----------------------------------------------------------
 
 
@@ -350,14 +375,16 @@ async def test_a_blocker_chain_continued_while_adding_blockers_still_blocks(
             [JobBlockersParams(job_id=main.id, blocked_by_chain_ids=[blocker.id])], tx_ctx=tx
         )
 
-    continuing = asyncio.create_task(adapter.with_transaction(continue_blocker))
-    adding = asyncio.create_task(adapter.with_transaction(add_blocker))
-    try:
-        await wait_until(lambda: waiting_on_lock(pool, adder_pid[0]) if adder_pid else _false(), what="the lock wait")
-    finally:
-        release.set()
-    await asyncio.wait_for(continuing, timeout=10)
-    [added] = await asyncio.wait_for(adding, timeout=10)
+    _, [added] = await hold_then_wait(
+        adapter,
+        pool,
+        wait_until,
+        holder=continue_blocker,
+        waiter=add_blocker,
+        waiter_pid=adder_pid,
+        release=release,
+        what="the lock wait",
+    )
     # The chain moved on to a pending continuation: it is not complete, so main must wait.
     assert added.job.status == "blocked"
     assert added.incomplete_blocker_chain_ids == (blocker.id,)
@@ -973,17 +1000,16 @@ async def test_a_blocker_added_before_the_completion_locks_is_unblocked(
         await adapter.complete_job(blocker.id, output=1, worker_id=None, tx_ctx=tx)
         return await adapter.unblock_jobs(blocker.id, tx_ctx=tx)
 
-    adding = asyncio.create_task(adapter.with_transaction(add_blocker))
-    completing = asyncio.create_task(adapter.with_transaction(complete_blocker))
-    try:
-        await wait_until(
-            lambda: waiting_on_lock(pool, completer_pid[0]) if completer_pid else _false(),
-            what="the completion to wait for the blocker's lock",
-        )
-    finally:
-        release.set()
-    await asyncio.wait_for(adding, timeout=10)
-    unblocked = await asyncio.wait_for(completing, timeout=10)
+    _, unblocked = await hold_then_wait(
+        adapter,
+        pool,
+        wait_until,
+        holder=add_blocker,
+        waiter=complete_blocker,
+        waiter_pid=completer_pid,
+        release=release,
+        what="the completion to wait for the blocker's lock",
+    )
     assert [job.id for job in unblocked.unblocked_jobs] == [dependent.id]
     assert await get_status(adapter, dependent.id) == "pending", "the dependent was stranded as blocked"
 
@@ -1016,17 +1042,16 @@ async def test_a_blocker_added_while_a_locked_completion_runs_sees_the_chain_com
         )
 
     provider.statements.clear()
-    completing = asyncio.create_task(state.with_transaction(complete_blocker))
-    adding = asyncio.create_task(state.with_transaction(add_blocker))
-    try:
-        await wait_until(
-            lambda: waiting_on_lock(pool, adder_pid[0]) if adder_pid else _false(),
-            what="the blocker to wait for the completion's lock",
-        )
-    finally:
-        release.set()
-    await asyncio.wait_for(completing, timeout=10)
-    [added] = await asyncio.wait_for(adding, timeout=10)
+    _, [added] = await hold_then_wait(
+        state,
+        pool,
+        wait_until,
+        holder=complete_blocker,
+        waiter=add_blocker,
+        waiter_pid=adder_pid,
+        release=release,
+        what="the blocker to wait for the completion's lock",
+    )
     assert "lock_blocked_dependents" not in statement_names(provider), "the completion took the shortcut"
     assert added.job.status == "pending"
     assert added.incomplete_blocker_chain_ids == ()

@@ -175,14 +175,6 @@ def _new_root_job(params: CreateJobParams, input_json: str | None, inserted: Map
         status="pending",
         created_at=_returned_timestamp(inserted["created_at"]),
         scheduled_at=_returned_timestamp(inserted["scheduled_at"]),
-        completed_at=None,
-        completed_by=None,
-        attempt=0,
-        last_attempt_at=None,
-        last_attempt_error=None,
-        leased_by=None,
-        leased_until=None,
-        deduplication_key=None,
         chain_trace_context=params.chain_trace_context,
         trace_context=params.trace_context,
     )
@@ -1037,6 +1029,25 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
         )
         return await self._run(self._statement(sql, name=None, read_only=True), params.values, tx_ctx)
 
+    async def _job_page(
+        self,
+        where: list[str],
+        params: _Params,
+        *,
+        by_chain_index: bool = False,
+        cursor: str | None,
+        descending: bool,
+        limit: int,
+        tx_ctx: TxCtxT | None,
+    ) -> Page[StateJob]:
+        """A page of jobs by `(created_at, id)`, or by `(chain_index, id)` within one chain."""
+        keys = ("j.chain_index", "j.id") if by_chain_index else ("j.created_at", "j.id")
+        rows = await self._keyset_rows(
+            _SELECT_JOBS, where, params, keys, cursor=cursor, descending=descending, limit=limit, tx_ctx=tx_ctx
+        )
+        codec = job_chain_index_cursor if by_chain_index else job_created_at_cursor
+        return build_page([job_from_row(row) for row in rows], limit, codec)
+
     async def list_chains(
         self,
         *,
@@ -1130,17 +1141,7 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
             where.append(f"j.created_at >= {params.add(_aware(filter.from_))}::timestamptz")
         if filter.to is not None:
             where.append(f"j.created_at <= {params.add(_aware(filter.to))}::timestamptz")
-        rows = await self._keyset_rows(
-            _SELECT_JOBS,
-            where,
-            params,
-            ("j.created_at", "j.id"),
-            cursor=cursor,
-            descending=descending,
-            limit=limit,
-            tx_ctx=tx_ctx,
-        )
-        return build_page([job_from_row(row) for row in rows], limit, job_created_at_cursor)
+        return await self._job_page(where, params, cursor=cursor, descending=descending, limit=limit, tx_ctx=tx_ctx)
 
     async def list_chain_jobs(
         self,
@@ -1164,17 +1165,9 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
             return build_page([], limit, job_chain_index_cursor)
         params = _Params(canonical)
         where = ["j.chain_id = $1::text::{id_type}"]
-        rows = await self._keyset_rows(
-            _SELECT_JOBS,
-            where,
-            params,
-            ("j.chain_index", "j.id"),
-            cursor=cursor,
-            descending=descending,
-            limit=limit,
-            tx_ctx=tx_ctx,
+        return await self._job_page(
+            where, params, by_chain_index=True, cursor=cursor, descending=descending, limit=limit, tx_ctx=tx_ctx
         )
-        return build_page([job_from_row(row) for row in rows], limit, job_chain_index_cursor)
 
     async def list_blocked_jobs(
         self,
@@ -1198,17 +1191,7 @@ class PgStateAdapter(StateAdapter[TxCtxT], Generic[TxCtxT]):
             return build_page([], limit, job_created_at_cursor)
         params = _Params(canonical)
         where = ["j.id IN (SELECT jb.job_id FROM {job_blocker} jb WHERE jb.blocked_by_chain_id = $1::text::{id_type})"]
-        rows = await self._keyset_rows(
-            _SELECT_JOBS,
-            where,
-            params,
-            ("j.created_at", "j.id"),
-            cursor=cursor,
-            descending=descending,
-            limit=limit,
-            tx_ctx=tx_ctx,
-        )
-        return build_page([job_from_row(row) for row in rows], limit, job_created_at_cursor)
+        return await self._job_page(where, params, cursor=cursor, descending=descending, limit=limit, tx_ctx=tx_ctx)
 
     # --- schema and maintenance ---------------------------------------------------------
 
