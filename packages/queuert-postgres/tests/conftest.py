@@ -117,6 +117,33 @@ def migrated_schema(schemas: SchemaFactory) -> str:
     return schemas.migrated()
 
 
+NewPool = Callable[..., Awaitable["asyncpg.Pool[Any]"]]
+
+
+@pytest_asyncio.fixture
+async def new_pool() -> AsyncIterator[NewPool]:
+    """A factory of pools for one test, each closed at teardown even when the test fails first.
+
+    A pool left open would be collected during a later test, whose checks for unclosed
+    resources would then fail in its place. Call it as `await new_pool(dsn, **kwargs)`.
+    """
+    created: list[asyncpg.Pool[Any]] = []
+
+    async def create(dsn: str, **kwargs: Any) -> asyncpg.Pool[Any]:
+        pool: asyncpg.Pool[Any] = await asyncpg.create_pool(dsn, **kwargs)
+        created.append(pool)
+        return pool
+
+    yield create
+    for pool in created:
+        if pool.is_closing():
+            continue
+        try:
+            await asyncio.wait_for(pool.close(), timeout=5)
+        except (TimeoutError, asyncpg.InterfaceError):
+            pool.terminate()
+
+
 @pytest_asyncio.fixture
 async def pool(postgres_dsn: str) -> AsyncIterator[asyncpg.Pool[Any]]:
     pool = await asyncpg.create_pool(postgres_dsn, min_size=1, max_size=10)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -49,6 +50,7 @@ pytestmark = pytest.mark.postgres
 
 Adapter = PgStateAdapter[Any]
 WaitUntil = Callable[..., Awaitable[None]]
+NewPool = Callable[..., Awaitable["asyncpg.Pool[Any]"]]
 
 
 async def start(adapter: Adapter, type_name: str = "t", *, tx_ctx: Any = None, **options: Any) -> StateJob:
@@ -393,8 +395,8 @@ async def test_a_blocker_chain_continued_while_adding_blockers_still_blocks(
 # --- errors -------------------------------------------------------------------------------------
 
 
-async def test_a_wrong_dsn_raises_a_connection_error(migrated_schema: str) -> None:
-    pool = await asyncpg.create_pool("postgresql://postgres@127.0.0.1:1/test", min_size=0, max_size=1)
+async def test_a_wrong_dsn_raises_a_connection_error(migrated_schema: str, new_pool: NewPool) -> None:
+    pool = await new_pool("postgresql://postgres@127.0.0.1:1/test", min_size=0, max_size=1)
     adapter = await create_pg_state_adapter(state_provider=AsyncpgPoolProvider(pool), schema=migrated_schema)
     with pytest.raises(PostgresConnectionError):
         await adapter.get_job(str(uuid.uuid4()))
@@ -403,17 +405,21 @@ async def test_a_wrong_dsn_raises_a_connection_error(migrated_schema: str) -> No
     await pool.close()
 
 
-async def test_a_missing_database_raises_a_connection_error(postgres_dsn: str, migrated_schema: str) -> None:
+async def test_a_missing_database_raises_a_connection_error(
+    postgres_dsn: str, migrated_schema: str, new_pool: NewPool
+) -> None:
     dsn = postgres_dsn.rsplit("/", 1)[0] + "/queuert_no_such_database"
-    pool = await asyncpg.create_pool(dsn, min_size=0, max_size=1)
+    pool = await new_pool(dsn, min_size=0, max_size=1)
     adapter = await create_pg_state_adapter(state_provider=AsyncpgPoolProvider(pool), schema=migrated_schema)
     with pytest.raises(PostgresConnectionError, match="3D000"):
         await adapter.get_job(str(uuid.uuid4()))
     await pool.close()
 
 
-async def test_an_exhausted_asyncpg_pool_raises_after_a_bounded_wait(postgres_dsn: str, migrated_schema: str) -> None:
-    pool = await asyncpg.create_pool(postgres_dsn, min_size=1, max_size=1)
+async def test_an_exhausted_asyncpg_pool_raises_after_a_bounded_wait(
+    postgres_dsn: str, migrated_schema: str, new_pool: NewPool
+) -> None:
+    pool = await new_pool(postgres_dsn, min_size=1, max_size=1)
     adapter = await create_pg_state_adapter(
         state_provider=AsyncpgPoolProvider(pool, acquire_timeout_s=0.2), schema=migrated_schema
     )
@@ -472,9 +478,9 @@ async def _keeping_adapter(pool: asyncpg.Pool[Any], schema: str, keep_s: float) 
 
 
 async def test_a_kept_connection_serves_the_next_transaction_then_goes_back_to_the_pool(
-    postgres_dsn: str, migrated_schema: str, wait_until: WaitUntil
+    postgres_dsn: str, migrated_schema: str, wait_until: WaitUntil, new_pool: NewPool
 ) -> None:
-    pool = await asyncpg.create_pool(postgres_dsn, min_size=2, max_size=2)
+    pool = await new_pool(postgres_dsn, min_size=2, max_size=2)
     adapter = await _keeping_adapter(pool, migrated_schema, 0.3)
     first = await adapter.with_transaction(lambda tx: backend_pid(adapter, tx))
     # Kept by the provider, so the pool counts it as in use...
@@ -487,8 +493,10 @@ async def test_a_kept_connection_serves_the_next_transaction_then_goes_back_to_t
     await asyncio.wait_for(pool.close(), timeout=10)
 
 
-async def test_closing_the_adapter_hands_kept_connections_back(postgres_dsn: str, migrated_schema: str) -> None:
-    pool = await asyncpg.create_pool(postgres_dsn, min_size=1, max_size=1)
+async def test_closing_the_adapter_hands_kept_connections_back(
+    postgres_dsn: str, migrated_schema: str, new_pool: NewPool
+) -> None:
+    pool = await new_pool(postgres_dsn, min_size=1, max_size=1)
     adapter = await _keeping_adapter(pool, migrated_schema, 60)
     assert await adapter.get_job(str(uuid.uuid4())) is None
     assert pool.get_idle_size() == 0
@@ -498,8 +506,10 @@ async def test_closing_the_adapter_hands_kept_connections_back(postgres_dsn: str
     await asyncio.wait_for(pool.close(), timeout=10)
 
 
-async def test_a_connection_is_not_kept_after_a_failed_transaction(postgres_dsn: str, migrated_schema: str) -> None:
-    pool = await asyncpg.create_pool(postgres_dsn, min_size=1, max_size=1)
+async def test_a_connection_is_not_kept_after_a_failed_transaction(
+    postgres_dsn: str, migrated_schema: str, new_pool: NewPool
+) -> None:
+    pool = await new_pool(postgres_dsn, min_size=1, max_size=1)
     adapter = await _keeping_adapter(pool, migrated_schema, 60)
 
     async def fail(tx: Any) -> None:
@@ -514,21 +524,40 @@ async def test_a_connection_is_not_kept_after_a_failed_transaction(postgres_dsn:
     await pool.close()
 
 
+@pytest.mark.parametrize("entry", ["with_transaction", "open_transaction", "statement"])
+@pytest.mark.parametrize("client_noticed", [True, False], ids=["client-noticed", "client-unaware"])
 async def test_a_kept_connection_the_server_dropped_is_replaced(
-    postgres_dsn: str, migrated_schema: str, pool: asyncpg.Pool[Any]
+    postgres_dsn: str,
+    migrated_schema: str,
+    pool: asyncpg.Pool[Any],
+    new_pool: NewPool,
+    client_noticed: bool,
+    entry: str,
 ) -> None:
-    worker_pool = await asyncpg.create_pool(postgres_dsn, min_size=1, max_size=1)
+    worker_pool = await new_pool(postgres_dsn, min_size=1, max_size=1)
     adapter = await _keeping_adapter(worker_pool, migrated_schema, 60)
     pid = await adapter.with_transaction(lambda tx: backend_pid(adapter, tx))
     await pool.execute("SELECT pg_terminate_backend($1)", pid)
-    # The next call does not fail on the dead kept connection: it goes back, a new one comes.
-    for _ in range(50):
-        if worker_pool.get_idle_size() == 0 and not await pool.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid
-        ):
-            break
-        await asyncio.sleep(0.05)
-    replacement = await adapter.with_transaction(lambda tx: backend_pid(adapter, tx))
+    if client_noticed:
+        for _ in range(50):
+            if not await pool.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid):
+                break
+            await asyncio.sleep(0.05)
+    else:
+        # Blocking on purpose: the backend exits while the loop cannot read the kept
+        # connection's socket, so the client still believes the connection open when it
+        # sends BEGIN on it.
+        time.sleep(0.5)  # noqa: ASYNC251
+    if entry == "with_transaction":
+        replacement = await adapter.with_transaction(lambda tx: backend_pid(adapter, tx))
+    elif entry == "open_transaction":
+        scope = await adapter.open_transaction()
+        assert scope is not None
+        replacement = await backend_pid(adapter, scope.tx_ctx)
+        await scope.commit()
+    else:
+        assert await adapter.get_job(str(uuid.uuid4())) is None
+        replacement = await adapter.with_transaction(lambda tx: backend_pid(adapter, tx))
     assert replacement != pid
     await adapter.close()
     await worker_pool.close()

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping, Sequence
     from contextlib import AbstractAsyncContextManager
 
+    from asyncpg.transaction import Transaction
+
     from ._provider import RuntimeType
 
 __all__ = ("AsyncpgConnection", "AsyncpgConnectionProvider", "AsyncpgNotifyProvider", "AsyncpgPoolProvider")
@@ -29,6 +31,18 @@ _logger = logging.getLogger("queuert")
 
 AsyncpgConnection: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any]"
 """What the asyncpg providers use as the transaction context: a connection, or one acquired from a pool."""
+
+
+_DEAD_CONNECTION_ERRORS = (
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    asyncpg.PostgresConnectionError,
+    ConnectionError,
+)
+"""What starting a transaction on a connection the server has dropped raises, depending on how
+much of the drop the client has read: nothing of the transaction has run on the server."""
+_UNSENT_ERRORS = (asyncpg.InterfaceError, asyncpg.InternalClientError)
+"""The subset raised before a statement is sent: the client already knows the connection is unusable."""
 
 
 def _alive(conn: AsyncpgConnection) -> bool:
@@ -101,6 +115,9 @@ class AsyncpgPoolProvider:
             if _alive(conn) and not conn.is_in_transaction():
                 return conn
             await self._hand_back(conn)
+        return await self._acquire_from_pool()
+
+    async def _acquire_from_pool(self) -> PoolConnectionProxy[Any]:
         # `pool.acquire(timeout=...)` runs the wait through `asyncio.wait_for`, a Task of its own
         # per transaction; a timeout scope bounds the same wait in the caller's task.
         if self._acquire_timeout_s is None or self._pool.get_idle_size() > 0:
@@ -159,15 +176,53 @@ class AsyncpgPoolProvider:
 
     async def with_transaction(self, fn: Callable[[AsyncpgConnection], Awaitable[ResultT]]) -> ResultT:
         """Run `fn(connection)` in a transaction on a pooled connection."""
-        conn = await self._acquire()
+        conn, transaction = await self._begin()
         try:
-            async with conn.transaction():
-                result = await fn(conn)
+            result = await fn(conn)
+        except BaseException:
+            try:
+                await transaction.rollback()
+            finally:
+                await self._release(conn, reusable=False)
+            raise
+        try:
+            await transaction.commit()
         except BaseException:
             await self._release(conn, reusable=False)
             raise
         await self._release(conn)
         return result
+
+    async def _begin(self) -> tuple[PoolConnectionProxy[Any], Transaction]:
+        """Acquire a connection and begin a transaction on it.
+
+        A kept connection can have been dropped by the server without the client having read
+        the whole goodbye yet: `is_closed()` is still false, and `BEGIN` fails before the
+        server runs anything. Such a connection goes back to the pool and a fresh one begins
+        instead, so keeping connections adds no failure a pool-only provider would not have.
+        """
+        from_kept = bool(self._kept)
+        conn = await self._acquire()
+        transaction = conn.transaction()
+        try:
+            await transaction.start()
+        except _DEAD_CONNECTION_ERRORS:
+            await self._release(conn, reusable=False)
+            if not from_kept:
+                raise
+        except BaseException:
+            await self._release(conn, reusable=False)
+            raise
+        else:
+            return conn, transaction
+        conn = await self._acquire_from_pool()
+        transaction = conn.transaction()
+        try:
+            await transaction.start()
+        except BaseException:
+            await self._release(conn, reusable=False)
+            raise
+        return conn, transaction
 
     async def with_savepoint(
         self, tx_ctx: AsyncpgConnection, fn: Callable[[AsyncpgConnection], Awaitable[ResultT]]
@@ -178,13 +233,7 @@ class AsyncpgPoolProvider:
 
     async def open_transaction(self) -> AsyncpgScope:
         """Begin a transaction on a pooled connection; the handle ends it and hands the connection back."""
-        conn = await self._acquire()
-        transaction = conn.transaction()
-        try:
-            await transaction.start()
-        except BaseException:
-            await self._release(conn, reusable=False)
-            raise
+        conn, transaction = await self._begin()
         return AsyncpgScope(conn, transaction, lambda _, ended_cleanly: self._release(conn, reusable=ended_cleanly))
 
     async def open_savepoint(self, tx_ctx: AsyncpgConnection) -> AsyncpgScope:
@@ -207,7 +256,24 @@ class AsyncpgPoolProvider:
         """Run one statement on `tx_ctx`, or on a pooled connection in autocommit."""
         if tx_ctx is not None:
             return await _fetch(tx_ctx, sql, params)
+        from_kept = bool(self._kept)
         conn = await self._acquire()
+        try:
+            rows = await _fetch(conn, sql, params)
+        except _UNSENT_ERRORS:
+            await self._release(conn, reusable=False)
+            if not from_kept:
+                raise
+        except BaseException:
+            await self._release(conn, reusable=False)
+            raise
+        else:
+            await self._release(conn)
+            return rows
+        # A kept connection the server dropped, found out before the statement left: run it
+        # once on a fresh connection. Failures after it was sent are not retried, since an
+        # autocommit statement may have run.
+        conn = await self._acquire_from_pool()
         try:
             rows = await _fetch(conn, sql, params)
         except BaseException:
