@@ -104,7 +104,12 @@ async def test_messages_published_by_another_implementation_reach_listeners(
         await nc.publish(f"{prefix}.chainc", b"c1")
         await nc.publish(f"{prefix}.owls", b"j1")
         await nc.flush()
-        await wait_until(lambda: scheduled.items and completed.items and lost.items)
+        try:
+            await wait_until(lambda: scheduled.items and completed.items and lost.items)
+        except TimeoutError:
+            # Seen once in CI and never reproduced: say which of the three never arrived.
+            arrived = {"sched": scheduled.items, "chainc": completed.items, "owls": lost.items}
+            raise AssertionError(f"not every message reached its listener: {arrived}") from None
         assert (scheduled.items, completed.items, lost.items) == (["a:b c"], ["*"], ["*"])
 
 
