@@ -139,6 +139,17 @@ class AsyncpgPoolProvider:
             return
         await self._hand_back(conn)
 
+    async def _discard(self, conn: PoolConnectionProxy[Any]) -> None:
+        """Hand back a connection found dead, ignoring what the pool raises about it.
+
+        The pool's reset fails on such a connection after the pool has closed it and freed its
+        slot, so that failure tells the caller nothing.
+        """
+        try:
+            await self._hand_back(conn)
+        except Exception as error:
+            _logger.debug("queuert: handing back a dead connection: %r", error)
+
     async def _hand_back(self, conn: PoolConnectionProxy[Any]) -> None:
         # The reset on release keeps the bound it had when acquire() received the timeout.
         await self._pool.release(conn, timeout=self._acquire_timeout_s)
@@ -207,7 +218,7 @@ class AsyncpgPoolProvider:
         try:
             await transaction.start()
         except _DEAD_CONNECTION_ERRORS:
-            await self._release(conn, reusable=False)
+            await self._discard(conn)
             if not from_kept:
                 raise
         except BaseException:
@@ -261,7 +272,7 @@ class AsyncpgPoolProvider:
         try:
             rows = await _fetch(conn, sql, params)
         except _UNSENT_ERRORS:
-            await self._release(conn, reusable=False)
+            await self._discard(conn)
             if not from_kept:
                 raise
         except BaseException:
