@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import urllib.parse
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
@@ -115,6 +116,78 @@ def schemas(postgres_dsn: str) -> Iterator[SchemaFactory]:
 def migrated_schema(schemas: SchemaFactory) -> str:
     """The shared schema with the default table prefix and UUID ids."""
     return schemas.migrated()
+
+
+class OutageProxy:
+    """A TCP relay in front of the server that can play a server restart for the clients behind it.
+
+    `go_down()` cuts every relayed connection and refuses new ones, as a stopped server does;
+    `come_back()` accepts connections again on the same port. The server itself never stops,
+    so the other tests are not disturbed, and it works against any `QUEUERT_POSTGRES_DSN`.
+    """
+
+    def __init__(self, dsn: str) -> None:
+        self._target = urllib.parse.urlsplit(dsn)
+        self._server: asyncio.Server | None = None
+        self._port = 0
+        self._transports: set[asyncio.WriteTransport] = set()
+        self.accepted = 0
+        """Connections accepted so far: a client that reconnected after an outage shows here."""
+
+    @property
+    def dsn(self) -> str:
+        netloc = self._target.netloc.rsplit("@", 1)
+        host = f"127.0.0.1:{self._port}"
+        return self._target._replace(netloc=f"{netloc[0]}@{host}" if len(netloc) == 2 else host).geturl()
+
+    async def come_back(self) -> None:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", self._port)
+        self._port = self._server.sockets[0].getsockname()[1]
+
+    async def go_down(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        for transport in list(self._transports):
+            transport.abort()
+        self._transports.clear()
+        if server is not None:
+            await server.wait_closed()
+
+    async def _relay(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
+        try:
+            server_reader, server_writer = await asyncio.open_connection(
+                self._target.hostname or "127.0.0.1", self._target.port or 5432
+            )
+        except OSError:
+            client_writer.transport.abort()
+            return
+        self._transports.update((client_writer.transport, server_writer.transport))
+
+        async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                while data := await reader.read(65536):
+                    writer.write(data)
+                    await writer.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                writer.transport.abort()
+
+        await asyncio.gather(pipe(client_reader, server_writer), pipe(server_reader, client_writer))
+        self._transports.difference_update((client_writer.transport, server_writer.transport))
+
+
+@pytest_asyncio.fixture
+async def outage_proxy(postgres_dsn: str) -> AsyncIterator[OutageProxy]:
+    """An `OutageProxy` in front of the test server, up at the start and shut down afterwards."""
+    proxy = OutageProxy(postgres_dsn)
+    await proxy.come_back()
+    try:
+        yield proxy
+    finally:
+        await proxy.go_down()
 
 
 NewPool = Callable[..., Awaitable["asyncpg.Pool[Any]"]]

@@ -7,8 +7,10 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypedDict
+from typing import Any, Protocol, TypedDict
 
 import asyncpg
 import psycopg
@@ -51,6 +53,17 @@ pytestmark = pytest.mark.postgres
 Adapter = PgStateAdapter[Any]
 WaitUntil = Callable[..., Awaitable[None]]
 NewPool = Callable[..., Awaitable["asyncpg.Pool[Any]"]]
+
+
+class OutageProxy(Protocol):
+    """The `outage_proxy` fixture (conftest): a relay to the server that can play a restart."""
+
+    @property
+    def dsn(self) -> str: ...
+    @property
+    def accepted(self) -> int: ...
+    async def go_down(self) -> None: ...
+    async def come_back(self) -> None: ...
 
 
 async def start(adapter: Adapter, type_name: str = "t", *, tx_ctx: Any = None, **options: Any) -> StateJob:
@@ -1186,10 +1199,21 @@ class Slow(TypedDict):
 slow_job = EntryJobType[Slow, Slow]("restart.slow")
 
 
-@pytest.mark.parametrize("keep_connections_s", [0.0, 0.5], ids=["pool", "kept-connections"])
-async def test_workers_finish_every_chain_when_the_server_drops_their_connections(
-    postgres_dsn: str, adapter: Adapter, pool: asyncpg.Pool[Any], wait_until: WaitUntil, keep_connections_s: float
-) -> None:
+@dataclass
+class _SlowChains:
+    worker: Any
+    chain_ids: list[str]
+    completed: Callable[[], Awaitable[int]]
+
+
+@asynccontextmanager
+async def _slow_chains_worker(
+    worker_dsn: str, adapter: Adapter, *, keep_connections_s: float = 0.0, application_name: str = "queuert"
+) -> AsyncIterator[_SlowChains]:
+    """60 pending chains of a 10 ms job, and a worker whose pool and listen connection use `worker_dsn`.
+
+    Short backoffs everywhere, so that recovering from an outage takes well under a second.
+    """
     from queuert import (
         BackoffConfig,
         LeaseConfig,
@@ -1200,9 +1224,8 @@ async def test_workers_finish_every_chain_when_the_server_drops_their_connection
     )
     from queuert_postgres import AsyncpgNotifyProvider, create_pg_notify_adapter
 
-    app_name = f"qt_restart_{uuid.uuid4().hex[:8]}"
     worker_pool = await asyncpg.create_pool(
-        postgres_dsn, min_size=2, max_size=8, server_settings={"application_name": app_name}
+        worker_dsn, min_size=2, max_size=8, server_settings={"application_name": application_name}
     )
     state = await create_pg_state_adapter(
         state_provider=AsyncpgPoolProvider(worker_pool, acquire_timeout_s=5, keep_connections_s=keep_connections_s),
@@ -1256,6 +1279,33 @@ async def test_workers_finish_every_chain_when_the_server_drops_their_connection
         )
         return len(page.items)
 
+    try:
+        yield _SlowChains(worker, chain_ids, completed)
+    finally:
+        await notify.close()
+        await state.close()
+        await worker_pool.close()
+
+
+async def _wait_for_every_chain(
+    slow: _SlowChains, adapter: Adapter, pool: asyncpg.Pool[Any], wait_until: WaitUntil
+) -> None:
+    try:
+        await wait_until(lambda: _at_least(slow.completed, 60), timeout_s=30, what="every chain to complete")
+    except AssertionError:
+        rows = await pool.fetch(
+            f"SELECT status::text, leased_until, scheduled_at, attempt FROM {adapter.schema}.queuert_job "
+            "WHERE status <> 'completed'"
+        )
+        raise AssertionError(f"not completed: {[dict(r) for r in rows]}") from None
+
+
+@pytest.mark.parametrize("keep_connections_s", [0.0, 0.5], ids=["pool", "kept-connections"])
+async def test_workers_finish_every_chain_when_the_server_drops_their_connections(
+    postgres_dsn: str, adapter: Adapter, pool: asyncpg.Pool[Any], wait_until: WaitUntil, keep_connections_s: float
+) -> None:
+    app_name = f"qt_restart_{uuid.uuid4().hex[:8]}"
+
     async def terminate_all() -> int:
         return int(
             await pool.fetchval(
@@ -1263,24 +1313,46 @@ async def test_workers_finish_every_chain_when_the_server_drops_their_connection
             )
         )
 
-    try:
-        async with worker:
+    async with _slow_chains_worker(
+        postgres_dsn, adapter, keep_connections_s=keep_connections_s, application_name=app_name
+    ) as slow:
+        async with slow.worker:
             for round_ in range(3):
-                await wait_until(lambda r=round_: _at_least(completed, 10 * (r + 1)), timeout_s=20, what="progress")
-                assert await terminate_all() > 0
-            try:
-                await wait_until(lambda: _at_least(completed, 60), timeout_s=30, what="every chain to complete")
-            except AssertionError:
-                rows = await pool.fetch(
-                    f"SELECT status::text, leased_until, scheduled_at, attempt FROM {adapter.schema}.queuert_job "
-                    "WHERE status <> 'completed'"
+                await wait_until(
+                    lambda r=round_: _at_least(slow.completed, 10 * (r + 1)), timeout_s=20, what="progress"
                 )
-                raise AssertionError(f"not completed: {[dict(r) for r in rows]}") from None
-    finally:
-        await notify.close()
-        await state.close()
-        await worker_pool.close()
-    for chain_id in chain_ids:
+                assert await terminate_all() > 0
+            await _wait_for_every_chain(slow, adapter, pool, wait_until)
+    for chain_id in slow.chain_ids:
+        job = await adapter.get_job(chain_id)
+        assert job is not None
+        assert job.status == "completed"
+
+
+@pytest.mark.parametrize("keep_connections_s", [0.0, 0.5], ids=["pool", "kept-connections"])
+async def test_workers_finish_every_chain_across_a_server_restart(
+    adapter: Adapter,
+    pool: asyncpg.Pool[Any],
+    wait_until: WaitUntil,
+    outage_proxy: OutageProxy,
+    keep_connections_s: float,
+) -> None:
+    async with _slow_chains_worker(outage_proxy.dsn, adapter, keep_connections_s=keep_connections_s) as slow:
+        async with slow.worker:
+            await wait_until(lambda: _at_least(slow.completed, 15), timeout_s=20, what="progress")
+            await outage_proxy.go_down()
+            # What was committed before the outage is visible by now; nothing completes during it.
+            await asyncio.sleep(0.2)
+            during = await slow.completed()
+            await asyncio.sleep(1.5)
+            assert await slow.completed() == during, "a job completed while the worker could not reach the server"
+            assert during < 60
+            accepted_before = outage_proxy.accepted
+            await outage_proxy.come_back()
+            await _wait_for_every_chain(slow, adapter, pool, wait_until)
+            # The worker's pool (and its listen connection) connected again after the restart.
+            assert outage_proxy.accepted > accepted_before
+    for chain_id in slow.chain_ids:
         job = await adapter.get_job(chain_id)
         assert job is not None
         assert job.status == "completed"
