@@ -1208,11 +1208,19 @@ class _SlowChains:
 
 @asynccontextmanager
 async def _slow_chains_worker(
-    worker_dsn: str, adapter: Adapter, *, keep_connections_s: float = 0.0, application_name: str = "queuert"
+    worker_dsn: str,
+    adapter: Adapter,
+    *,
+    driver: str = "asyncpg",
+    keep_connections_s: float = 0.0,
+    application_name: str = "queuert",
 ) -> AsyncIterator[_SlowChains]:
-    """60 pending chains of a 10 ms job, and a worker whose pool and listen connection use `worker_dsn`.
+    """60 pending chains of a 10 ms job, and a worker whose connections all go to `worker_dsn`.
 
-    Short backoffs everywhere, so that recovering from an outage takes well under a second.
+    `driver` picks the worker's state provider: an asyncpg pool (listening on it too), a
+    psycopg pool (with psycopg's own listen connection), or a SQLAlchemy engine (no notify
+    adapter: the worker polls). Short backoffs everywhere, so that recovering from an outage
+    takes about a second.
     """
     from queuert import (
         BackoffConfig,
@@ -1222,19 +1230,50 @@ async def _slow_chains_worker(
         create_in_process_worker,
         create_processors,
     )
-    from queuert_postgres import AsyncpgNotifyProvider, create_pg_notify_adapter
+    from queuert_postgres import (
+        AsyncpgNotifyProvider,
+        PsycopgNotifyProvider,
+        PsycopgPoolProvider,
+        SqlAlchemyAsyncProvider,
+        create_pg_notify_adapter,
+    )
 
-    worker_pool = await asyncpg.create_pool(
-        worker_dsn, min_size=2, max_size=8, server_settings={"application_name": application_name}
-    )
-    state = await create_pg_state_adapter(
-        state_provider=AsyncpgPoolProvider(worker_pool, acquire_timeout_s=5, keep_connections_s=keep_connections_s),
-        schema=adapter.schema,
-    )
-    notify = await create_pg_notify_adapter(
-        notify_provider=AsyncpgNotifyProvider(worker_pool, reconnect_initial_delay_s=0.05),
-        channel_prefix=f"qt_{uuid.uuid4().hex[:8]}",
-    )
+    channel_prefix = f"qt_{uuid.uuid4().hex[:8]}"
+    state: PgStateAdapter[Any]
+    notify: Any = None
+    if driver == "asyncpg":
+        worker_pool = await asyncpg.create_pool(
+            worker_dsn, min_size=2, max_size=8, server_settings={"application_name": application_name}
+        )
+        state = await create_pg_state_adapter(
+            state_provider=AsyncpgPoolProvider(
+                worker_pool, acquire_timeout_s=5, keep_connections_s=keep_connections_s, close_pool=True
+            ),
+            schema=adapter.schema,
+        )
+        notify = await create_pg_notify_adapter(
+            notify_provider=AsyncpgNotifyProvider(worker_pool, reconnect_initial_delay_s=0.05),
+            channel_prefix=channel_prefix,
+        )
+    elif driver == "psycopg":
+        psycopg_pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+            worker_dsn, min_size=2, max_size=8, open=False, reconnect_timeout=60
+        )
+        await psycopg_pool.open(wait=True)
+        state = await create_pg_state_adapter(
+            state_provider=PsycopgPoolProvider(psycopg_pool, timeout_s=5, close_pool=True), schema=adapter.schema
+        )
+        notify = await create_pg_notify_adapter(
+            notify_provider=PsycopgNotifyProvider(worker_dsn, reconnect_initial_delay_s=0.05),
+            channel_prefix=channel_prefix,
+        )
+    else:
+        engine = create_async_engine(
+            worker_dsn.replace("postgresql://", "postgresql+asyncpg://", 1), pool_size=8, pool_timeout=5
+        )
+        state = await create_pg_state_adapter(
+            state_provider=SqlAlchemyAsyncProvider(engine, dispose_engine=True), schema=adapter.schema
+        )
     job_types = define_job_types(slow_job)
     client = await create_client(state_adapter=state, notify_adapter=notify, job_types=job_types)
     starter = await create_client(state_adapter=adapter, job_types=job_types)
@@ -1282,9 +1321,9 @@ async def _slow_chains_worker(
     try:
         yield _SlowChains(worker, chain_ids, completed)
     finally:
-        await notify.close()
+        if notify is not None:
+            await notify.close()
         await state.close()
-        await worker_pool.close()
 
 
 async def _wait_for_every_chain(
@@ -1329,15 +1368,22 @@ async def test_workers_finish_every_chain_when_the_server_drops_their_connection
         assert job.status == "completed"
 
 
-@pytest.mark.parametrize("keep_connections_s", [0.0, 0.5], ids=["pool", "kept-connections"])
+@pytest.mark.parametrize(
+    ("driver", "keep_connections_s"),
+    [("asyncpg", 0.0), ("asyncpg", 0.5), ("psycopg", 0.0), ("sqlalchemy", 0.0)],
+    ids=["asyncpg-pool", "asyncpg-kept-connections", "psycopg-pool", "sqlalchemy-engine"],
+)
 async def test_workers_finish_every_chain_across_a_server_restart(
     adapter: Adapter,
     pool: asyncpg.Pool[Any],
     wait_until: WaitUntil,
     outage_proxy: OutageProxy,
+    driver: str,
     keep_connections_s: float,
 ) -> None:
-    async with _slow_chains_worker(outage_proxy.dsn, adapter, keep_connections_s=keep_connections_s) as slow:
+    async with _slow_chains_worker(
+        outage_proxy.dsn, adapter, driver=driver, keep_connections_s=keep_connections_s
+    ) as slow:
         async with slow.worker:
             await wait_until(lambda: _at_least(slow.completed, 15), timeout_s=20, what="progress")
             await outage_proxy.go_down()
@@ -1350,7 +1396,7 @@ async def test_workers_finish_every_chain_across_a_server_restart(
             accepted_before = outage_proxy.accepted
             await outage_proxy.come_back()
             await _wait_for_every_chain(slow, adapter, pool, wait_until)
-            # The worker's pool (and its listen connection) connected again after the restart.
+            # The worker's connections (and its listen connection, if any) came back after the restart.
             assert outage_proxy.accepted > accepted_before
     for chain_id in slow.chain_ids:
         job = await adapter.get_job(chain_id)
