@@ -45,6 +45,11 @@ _UNSENT_ERRORS = (asyncpg.InterfaceError, asyncpg.InternalClientError)
 """The subset raised before a statement is sent: the client already knows the connection is unusable."""
 
 
+def _unusable(conn: AsyncpgConnection, error: BaseException) -> bool:
+    """Whether `error` came from the connection itself being gone or broken, not from the call."""
+    return isinstance(error, asyncpg.InternalClientError) or not _alive(conn)
+
+
 def _alive(conn: AsyncpgConnection) -> bool:
     try:
         return not conn.is_closed()
@@ -271,10 +276,12 @@ class AsyncpgPoolProvider:
         conn = await self._acquire()
         try:
             rows = await _fetch(conn, sql, params)
-        except _UNSENT_ERRORS:
-            await self._discard(conn)
-            if not from_kept:
+        except _UNSENT_ERRORS as error:
+            # `DataError` (bad arguments) is an `InterfaceError` too, on a healthy connection.
+            if not (from_kept and _unusable(conn, error)):
+                await self._release(conn, reusable=False)
                 raise
+            await self._discard(conn)
         except BaseException:
             await self._release(conn, reusable=False)
             raise
