@@ -193,20 +193,18 @@ class AsyncpgPoolProvider:
     async def with_transaction(self, fn: Callable[[AsyncpgConnection], Awaitable[ResultT]]) -> ResultT:
         """Run `fn(connection)` in a transaction on a pooled connection."""
         conn, transaction = await self._begin()
+        failed = False
+        # Not kept after `fn` failed, even when the rollback went through (see `_release`).
+        scope = AsyncpgScope(
+            conn, transaction, lambda _, ended_cleanly: self._release(conn, reusable=ended_cleanly and not failed)
+        )
         try:
             result = await fn(conn)
         except BaseException:
-            try:
-                await transaction.rollback()
-            finally:
-                await self._release(conn, reusable=False)
+            failed = True
+            await scope.rollback()
             raise
-        try:
-            await transaction.commit()
-        except BaseException:
-            await self._release(conn, reusable=False)
-            raise
-        await self._release(conn)
+        await scope.commit()
         return result
 
     async def _begin(self) -> tuple[PoolConnectionProxy[Any], Transaction]:

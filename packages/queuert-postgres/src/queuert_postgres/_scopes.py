@@ -42,18 +42,16 @@ class AsyncpgScope(ScopeHandle["AsyncpgConnection"]):
         self._release = release
 
     async def commit(self) -> None:
-        try:
-            # A COMMIT (RELEASE) that fails has rolled back on the server, as with asyncpg's own
-            # `async with conn.transaction()`.
-            await self._transaction.commit()
-        except BaseException:
-            await self._hand_back(ended_cleanly=False)
-            raise
-        await self._hand_back(ended_cleanly=True)
+        # A COMMIT (RELEASE) that fails has rolled back on the server, as with asyncpg's own
+        # `async with conn.transaction()`.
+        await self._end(self._transaction.commit)
 
     async def rollback(self) -> None:
+        await self._end(self._transaction.rollback)
+
+    async def _end(self, end: Callable[[], Awaitable[None]]) -> None:
         try:
-            await self._transaction.rollback()
+            await end()
         except BaseException:
             await self._hand_back(ended_cleanly=False)
             raise
