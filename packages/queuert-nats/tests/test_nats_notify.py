@@ -7,6 +7,7 @@ import base64
 import contextlib
 import logging
 import time
+import urllib.parse
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import nats
@@ -29,6 +30,7 @@ from queuert import (
     transaction_hooks,
 )
 from queuert.testing import ListeningNotifyAdapter, ReceivedNotifications, wait_until, wake_idle_listeners
+from queuert.testing.services import TcpRelay
 from queuert_nats import NatsNotifyAdapter, create_nats_notify_adapter
 
 if TYPE_CHECKING:
@@ -122,6 +124,66 @@ async def test_one_subscription_per_subject(nats_url: str, prefix: str) -> None:
             await adapter.listen_chain_completed("c", lambda: None)
             await adapter.listen_job_ownership_lost("j", lambda: None)
         assert len(nc._subs) - baseline == 3
+
+
+# --- "done" means the server has it, even over a slow link ---------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def slow_link(nats_url: str) -> AsyncIterator[str]:
+    """The URL of a relay to the server that forwards each protocol line a client sends 200 ms after the last."""
+    target = urllib.parse.urlsplit(nats_url)
+    host, port = target.hostname or "127.0.0.1", target.port or 4222
+    relay = TcpRelay(host, port, upstream_gap_s=0.2, upstream_delimiter=b"\r\n")
+    async with relay:
+        yield f"nats://127.0.0.1:{relay.port}"
+
+
+async def test_a_listener_is_active_on_return_when_its_subscription_reaches_the_server_late(
+    nats_url: str, nc: Client, prefix: str
+) -> None:
+    async with slow_link(nats_url) as url:
+        # The relay does make nats-py's own flush return before the server has the SUB queued
+        # ahead of it. If this stops holding (nats-py fixed), the adapter's barrier can go.
+        bare = await nats.connect(url)
+        try:
+            seen: list[bytes] = []
+
+            async def record(msg: Msg) -> None:
+                seen.append(msg.data)
+
+            await bare.subscribe(f"{prefix}.bare", cb=record)
+            await bare.flush()
+            await nc.publish(f"{prefix}.bare", b"lost")
+            await nc.flush()
+            await asyncio.sleep(0.5)
+            assert seen == [], "nats-py's flush waited for its SUB: the relay no longer plays the race"
+        finally:
+            await bare.close()
+
+        async with nats_adapter(url, prefix) as adapter:
+            lost = ReceivedNotifications()
+            await adapter.listen_job_ownership_lost("j1", lost.bare)
+            await nc.publish(f"{prefix}.owls", b"j1")
+            await nc.flush()
+            await wait_until(lambda: lost.items, message="the listener missed a message sent after it was active")
+
+
+async def test_a_notification_is_on_the_server_when_notify_returns(nats_url: str, nc: Client, prefix: str) -> None:
+    seen: list[bytes] = []
+
+    async def record(msg: Msg) -> None:
+        seen.append(msg.data)
+
+    await nc.subscribe(f"{prefix}.chainc", cb=record)
+    await nc.flush()
+    async with slow_link(nats_url) as url, nats_adapter(url, prefix) as adapter:
+        await adapter.notify_chain_completed("first")
+        # Sent straight to the server once notify returned: it must come second.
+        await nc.publish(f"{prefix}.chainc", b"second")
+        await nc.flush()
+        await wait_until(lambda: len(seen) == 2)
+    assert seen == [b"first", b"second"]
 
 
 # --- wake hints ----------------------------------------------------------------------------------
@@ -418,6 +480,13 @@ async def test_close_leaves_the_connection_open(nc: Client, prefix: str) -> None
     await adapter.close()
     assert nc.is_connected
     await nc.flush()
+
+
+async def test_an_adapter_on_a_closed_connection_cannot_be_created(nats_url: str, prefix: str) -> None:
+    nc = await nats.connect(nats_url)
+    await nc.close()
+    with pytest.raises(nats.errors.ConnectionClosedError):
+        await create_nats_notify_adapter(nc=nc, subject_prefix=prefix)
 
 
 async def test_listening_on_a_closed_connection_fails(nats_url: str, prefix: str) -> None:

@@ -25,7 +25,7 @@ import pytest
 import pytest_asyncio
 
 from queuert.adapters import validate_uuid
-from queuert.testing.services import resolve_service
+from queuert.testing.services import TcpRelay, resolve_service
 from queuert_postgres import AsyncpgPoolProvider, PgStateAdapter, create_pg_state_adapter
 
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -118,76 +118,29 @@ def migrated_schema(schemas: SchemaFactory) -> str:
     return schemas.migrated()
 
 
-class OutageProxy:
-    """A TCP relay in front of the server that can play a server restart for the clients behind it.
+class OutageProxy(TcpRelay):
+    """A `TcpRelay` in front of the test server, with the DSN that reaches the server through it.
 
-    `go_down()` cuts every relayed connection and refuses new ones, as a stopped server does;
-    `come_back()` accepts connections again on the same port. The server itself never stops,
-    so the other tests are not disturbed, and it works against any `QUEUERT_POSTGRES_DSN`.
+    It works against any `QUEUERT_POSTGRES_DSN`; `go_down()` plays a server restart for the
+    clients behind it while the server itself keeps serving the other tests.
     """
 
     def __init__(self, dsn: str) -> None:
-        self._target = urllib.parse.urlsplit(dsn)
-        self._server: asyncio.Server | None = None
-        self._port = 0
-        self._transports: set[asyncio.WriteTransport] = set()
-        self.accepted = 0
-        """Connections accepted so far: a client that reconnected after an outage shows here."""
+        self._dsn = urllib.parse.urlsplit(dsn)
+        super().__init__(self._dsn.hostname or "127.0.0.1", self._dsn.port or 5432)
 
     @property
     def dsn(self) -> str:
-        netloc = self._target.netloc.rsplit("@", 1)
-        host = f"127.0.0.1:{self._port}"
-        return self._target._replace(netloc=f"{netloc[0]}@{host}" if len(netloc) == 2 else host).geturl()
-
-    async def come_back(self) -> None:
-        self._server = await asyncio.start_server(self._relay, "127.0.0.1", self._port)
-        self._port = self._server.sockets[0].getsockname()[1]
-
-    async def go_down(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.close()
-        for transport in list(self._transports):
-            transport.abort()
-        self._transports.clear()
-        if server is not None:
-            await server.wait_closed()
-
-    async def _relay(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
-        self.accepted += 1
-        try:
-            server_reader, server_writer = await asyncio.open_connection(
-                self._target.hostname or "127.0.0.1", self._target.port or 5432
-            )
-        except OSError:
-            client_writer.transport.abort()
-            return
-        self._transports.update((client_writer.transport, server_writer.transport))
-
-        async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            try:
-                while data := await reader.read(65536):
-                    writer.write(data)
-                    await writer.drain()
-            except (ConnectionError, OSError):
-                pass
-            finally:
-                writer.transport.abort()
-
-        await asyncio.gather(pipe(client_reader, server_writer), pipe(server_reader, client_writer))
-        self._transports.difference_update((client_writer.transport, server_writer.transport))
+        netloc = self._dsn.netloc.rsplit("@", 1)
+        host = f"127.0.0.1:{self.port}"
+        return self._dsn._replace(netloc=f"{netloc[0]}@{host}" if len(netloc) == 2 else host).geturl()
 
 
 @pytest_asyncio.fixture
 async def outage_proxy(postgres_dsn: str) -> AsyncIterator[OutageProxy]:
     """An `OutageProxy` in front of the test server, up at the start and shut down afterwards."""
-    proxy = OutageProxy(postgres_dsn)
-    await proxy.come_back()
-    try:
+    async with OutageProxy(postgres_dsn) as proxy:
         yield proxy
-    finally:
-        await proxy.go_down()
 
 
 NewPool = Callable[..., Awaitable["asyncpg.Pool[Any]"]]

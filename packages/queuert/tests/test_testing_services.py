@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from queuert.testing.services import ServerProcess, free_port, resolve_service, unique_name
+from queuert.testing.services import ServerProcess, TcpRelay, free_port, resolve_service, unique_name
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -172,3 +172,75 @@ def test_unique_names_differ_and_follow_the_pattern() -> None:
     assert first.startswith("queuert:")
     assert len(first.split(":")) == 3
     assert unique_name("_", prefix="queuert_hints").startswith("queuert_hints_")
+
+
+class RecordingServer:
+    """An asyncio TCP server that records every read and answers each one with `ok:<bytes>`."""
+
+    def __init__(self) -> None:
+        self.reads: list[bytes] = []
+        self.server: asyncio.Server | None = None
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None
+        port: int = self.server.sockets[0].getsockname()[1]
+        return port
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                self.reads.append(data)
+                writer.write(b"ok:" + data)
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.transport.abort()
+
+    async def __aenter__(self) -> RecordingServer:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+        await self.server.wait_closed()
+
+
+async def test_a_relay_forwards_both_ways_and_plays_a_restart_on_its_port() -> None:
+    async with RecordingServer() as server, TcpRelay("127.0.0.1", server.port) as relay:
+        reader, writer = await asyncio.open_connection("127.0.0.1", relay.port)
+        writer.write(b"hello")
+        assert await reader.readexactly(8) == b"ok:hello"
+        port = relay.port
+        await relay.go_down()
+        assert await reader.read() == b""  # the relayed connection was cut
+        writer.transport.abort()
+        with pytest.raises(ConnectionRefusedError):
+            await asyncio.open_connection("127.0.0.1", port)
+        await relay.come_back()
+        assert relay.port == port
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"again")
+        assert await reader.readexactly(8) == b"ok:again"
+        assert relay.accepted == 2
+        writer.transport.abort()
+
+
+async def test_a_relay_with_a_gap_hands_the_server_each_piece_on_its_own() -> None:
+    async with (
+        RecordingServer() as server,
+        TcpRelay("127.0.0.1", server.port, upstream_gap_s=0.1, upstream_delimiter=b"\r\n") as relay,
+    ):
+        reader, writer = await asyncio.open_connection("127.0.0.1", relay.port)
+        writer.write(b"PING\r\nSUB a 1\r\ntail")
+        await reader.readexactly(len(b"ok:PING\r\nok:SUB a 1\r\nok:tail"))
+        # Sent in one write, the three pieces reach the server in three reads.
+        assert server.reads == [b"PING\r\n", b"SUB a 1\r\n", b"tail"]
+        writer.transport.abort()
+
+
+def test_a_relay_refuses_an_empty_delimiter() -> None:
+    with pytest.raises(ValueError, match="upstream_delimiter"):
+        TcpRelay("127.0.0.1", 1, upstream_gap_s=0.1, upstream_delimiter=b"")

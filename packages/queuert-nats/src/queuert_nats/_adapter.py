@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import logging
-import math
 import re
 from typing import TYPE_CHECKING
 
@@ -14,6 +14,7 @@ from nats.errors import (
     ConnectionClosedError,
     ConnectionDrainingError,
     ConnectionReconnectingError,
+    FlushTimeoutError,
     NoRespondersError,
     OutboundBufferLimitError,
     StaleConnectionError,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
     from nats.aio.client import Client
     from nats.aio.msg import Msg
+    from nats.aio.subscription import Subscription
     from nats.js.kv import KeyValue
 
 __all__ = ("NatsNotifyAdapter", "create_nats_notify_adapter")
@@ -70,6 +72,65 @@ def _check_subject_prefix(prefix: object) -> str:
     return prefix
 
 
+async def _unsubscribe(unsubscribe: Callable[[], Awaitable[None]]) -> None:
+    try:
+        await unsubscribe()
+    except (ConnectionClosedError, BadSubscriptionError) as error:
+        # A closed connection has no subscription left to remove.
+        _logger.debug("queuert nats: unsubscribe skipped (%s)", error)
+
+
+class _Barrier:
+    """Waits until the server has handled every command this connection queued before the call.
+
+    nats-py's `flush()` cannot prove that: it writes its PING straight to the socket, ahead
+    of the SUB and PUB commands still queued for its flusher task (nats-py 2.16), so its PONG
+    may come back before the server has seen them. A listener would then be reported active
+    while its SUB is still on the way, and a message published meanwhile from another
+    connection would be lost (seen in CI, about 1 run in 1,500 under load). A message sent to
+    a private inbox goes through the same queue after those commands, and the server handles
+    one connection's commands in order, so its echo is the proof.
+    """
+
+    def __init__(self, nc: Client) -> None:
+        self._nc = nc
+        self._inbox = nc.new_inbox()
+        self._tokens = itertools.count()
+        self._waiting: dict[bytes, asyncio.Future[None]] = {}
+        self._subscription: Subscription | None = None
+
+    async def open(self) -> None:
+        # Queued ahead of every echo request, so the server has it before the first one.
+        self._subscription = await self._nc.subscribe(self._inbox, cb=self._on_echo)
+
+    async def _on_echo(self, msg: Msg) -> None:
+        waiter = self._waiting.get(msg.data)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait(self, timeout_s: float) -> None:
+        """Return once the server has handled everything queued so far.
+
+        Raises:
+            FlushTimeoutError: No echo within `timeout_s` (the connection is slow or gone).
+        """
+        token = str(next(self._tokens)).encode()
+        waiter = self._waiting[token] = asyncio.get_running_loop().create_future()
+        try:
+            await self._nc.publish(self._inbox, token)
+            async with asyncio.timeout(timeout_s):
+                await waiter
+        except TimeoutError:
+            raise FlushTimeoutError from None
+        finally:
+            del self._waiting[token]
+
+    async def close(self) -> None:
+        subscription, self._subscription = self._subscription, None
+        if subscription is not None:
+            await _unsubscribe(subscription.unsubscribe)
+
+
 class NatsNotifyAdapter(NotifyAdapter):
     """Wakes workers and chain waiters over core NATS. Build it with `create_nats_notify_adapter`.
 
@@ -82,8 +143,10 @@ class NatsNotifyAdapter(NotifyAdapter):
     | `{prefix}.owls` | a job id: its worker lost ownership |
 
     Each subject has at most one NATS subscription however many listeners the process has;
-    messages are routed to listeners in the process. Every publish is followed by a flush,
-    so a notify call returns once the server has the message (or raises).
+    messages are routed to listeners in the process. A notify call returns once the server
+    has handled the message, and a `listen_*` call once the server has the subscription (or
+    they raise): both wait for the echo of a message sent after them to a private inbox,
+    because nats-py's `flush()` can return before the server has what was queued ahead of it.
 
     Wake hints need a JetStream key-value bucket (`kv`), created by the application with a
     60 s TTL. Budgets are integers under `{prefix}_hint_{type}` (or
@@ -102,8 +165,7 @@ class NatsNotifyAdapter(NotifyAdapter):
         self._kv = kv
         self._prefix = subject_prefix
         self._timeout_s = timeout_ms / 1000
-        # nats-py's flush takes whole seconds.
-        self._flush_timeout_s = max(1, math.ceil(self._timeout_s))
+        self._barrier = _Barrier(nc)
         self._closed = False
         self._subjects = NotifyChannels(subject_prefix, separator=".", subscribe=self._subscribe, label="nats")
 
@@ -144,7 +206,7 @@ class NatsNotifyAdapter(NotifyAdapter):
         await self._nc.publish(subject, text.encode())
         # "Returned" then means "the server has it"; a connection that dies now raises here
         # (bounded) instead of the message waiting silently in nats-py's buffer.
-        await self._nc.flush(timeout=self._flush_timeout_s)
+        await self._barrier.wait(self._timeout_s)
 
     def _check_connection(self) -> None:
         # Fail at once rather than wait for a timeout. Subscriptions made before an outage
@@ -164,23 +226,15 @@ class NatsNotifyAdapter(NotifyAdapter):
         subscription = await self._nc.subscribe(subject, cb=handler)
         try:
             # Active once the server has processed SUB, for publishers on other connections too.
-            await self._nc.flush(timeout=self._flush_timeout_s)
+            await self._barrier.wait(self._timeout_s)
         except BaseException:
-            await self._unsubscribe(subscription.unsubscribe)
+            await _unsubscribe(subscription.unsubscribe)
             raise
 
         async def teardown() -> None:
-            await self._unsubscribe(subscription.unsubscribe)
+            await _unsubscribe(subscription.unsubscribe)
 
         return teardown
-
-    @staticmethod
-    async def _unsubscribe(unsubscribe: Callable[[], Awaitable[None]]) -> None:
-        try:
-            await unsubscribe()
-        except (ConnectionClosedError, BadSubscriptionError) as error:
-            # A closed connection has no subscription left to remove.
-            _logger.debug("queuert nats: unsubscribe skipped (%s)", error)
 
     async def notify_job_scheduled(self, type_name: str) -> None:
         """Publish the type name on `{prefix}.sched` and flush."""
@@ -285,12 +339,13 @@ class NatsNotifyAdapter(NotifyAdapter):
         return False
 
     async def close(self) -> None:
-        """Unsubscribe the three subscriptions. Idempotent; the connection and the bucket stay open."""
+        """Unsubscribe every subscription of the adapter. Idempotent; the connection and the bucket stay open."""
         if self._closed:
             return
         self._closed = True
         for error in await self._subjects.dispose():
             _logger.debug("queuert nats: a subscription teardown failed at close: %s", error)
+        await self._barrier.close()
 
 
 def _budget(value: bytes | None) -> int:
@@ -313,12 +368,14 @@ async def create_nats_notify_adapter(
             Without it every notified worker wakes.
         subject_prefix: Prefix of the three subjects (`{prefix}.sched`, ...) and of the
             hint keys; dots are fine.
-        timeout_ms: Bound on each flush (rounded up to whole seconds, as nats-py takes
-            them) and on each wake-hint operation, so a call never hangs on a dead server.
+        timeout_ms: Bound on each wait for the server (after a publish or a subscribe) and
+            on each wake-hint operation, so a call never hangs on a dead server.
 
     Raises:
         ValueError: `subject_prefix` is not valid subject tokens, is not a valid key-value
             key fragment while `kv` is given, or `timeout_ms` is not positive.
+        nats.errors.ConnectionClosedError: `nc` is closed (`ConnectionDrainingError`: it
+            is draining).
     """
     prefix = _check_subject_prefix(subject_prefix)
     if kv is not None and not _is_valid_key(f"{prefix}_hint_"):
@@ -327,4 +384,6 @@ async def create_nats_notify_adapter(
         )
     if not timeout_ms > 0:
         raise ValueError(f"timeout_ms must be > 0, got {timeout_ms!r}")
-    return NatsNotifyAdapter(nc=nc, kv=kv, subject_prefix=prefix, timeout_ms=timeout_ms)
+    adapter = NatsNotifyAdapter(nc=nc, kv=kv, subject_prefix=prefix, timeout_ms=timeout_ms)
+    await adapter._barrier.open()
+    return adapter

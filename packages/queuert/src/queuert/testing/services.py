@@ -20,7 +20,9 @@ def redis_url() -> Iterator[str]:
 ```
 
 Tests that stop their server (an outage, a restart) run one of their own: a `ServerProcess`
-on a `free_port()`, which they can kill and start again.
+on a `free_port()`, which they can kill and start again. Tests that play what the network
+does (a server restart seen by the clients, a slow link) put a `TcpRelay` in front of the
+shared server instead.
 
 This module imports neither pytest, testcontainers nor a Docker client at import time: pytest
 is imported when a skip is due, and testcontainers only by the container factories.
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = (
     "ServerProcess",
+    "TcpRelay",
     "ci_enforced",
     "docker_available",
     "free_port",
@@ -240,3 +243,104 @@ class ServerProcess(abc.ABC):
             yield self
         finally:
             self.kill()
+
+
+class TcpRelay:
+    """A TCP relay on 127.0.0.1 in front of a server, playing what the network does to its clients.
+
+    * `go_down()` cuts every relayed connection and refuses new ones, as a stopped server
+      does; `come_back()` accepts connections again on the same port. The server itself
+      never stops, so other tests sharing it are not disturbed.
+    * With `upstream_gap_s`, what a client sends reaches the server in pieces that far
+      apart, as over a congested link: each piece ends with `upstream_delimiter` (a
+      protocol's line end, say), or is whatever one read from the client returned when no
+      delimiter is given. Replies are never held back. This plays races that a fast local
+      link hides, such as a client that reports a command done before the server has it.
+
+    Use it as `async with TcpRelay(host, port) as relay:` and point clients at `relay.port`.
+
+    Args:
+        host: The server's host.
+        port: The server's port.
+        upstream_gap_s: The pause after each piece forwarded from a client to the server.
+        upstream_delimiter: Where the client's bytes are cut into pieces; only used with
+            `upstream_gap_s`.
+    """
+
+    def __init__(
+        self, host: str, port: int, *, upstream_gap_s: float = 0.0, upstream_delimiter: bytes | None = None
+    ) -> None:
+        if upstream_delimiter == b"":
+            raise ValueError("upstream_delimiter must not be empty")
+        self._target = (host, port)
+        self._upstream_gap_s = upstream_gap_s
+        self._upstream_delimiter = upstream_delimiter
+        self._server: asyncio.Server | None = None
+        self._port = 0
+        self._transports: set[asyncio.WriteTransport] = set()
+        self.accepted = 0
+        """Connections accepted so far: a client that reconnected after an outage shows here."""
+
+    @property
+    def port(self) -> int:
+        """The relay's port on 127.0.0.1 (known once it has come up)."""
+        return self._port
+
+    async def __aenter__(self) -> Self:
+        await self.come_back()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.go_down()
+
+    async def come_back(self) -> None:
+        """Accept connections (again) on the relay's port."""
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", self._port)
+        self._port = self._server.sockets[0].getsockname()[1]
+
+    async def go_down(self) -> None:
+        """Cut every relayed connection and refuse new ones."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        for transport in list(self._transports):
+            transport.abort()
+        self._transports.clear()
+        if server is not None:
+            await server.wait_closed()
+
+    async def _relay(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
+        try:
+            server_reader, server_writer = await asyncio.open_connection(*self._target)
+        except OSError:
+            client_writer.transport.abort()
+            return
+        pair = (client_writer.transport, server_writer.transport)
+        self._transports.update(pair)
+
+        async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, gap_s: float) -> None:
+            try:
+                while data := await reader.read(65536):
+                    for piece in self._pieces(data) if gap_s else (data,):
+                        writer.write(piece)
+                        await writer.drain()
+                        if gap_s:
+                            await asyncio.sleep(gap_s)
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                writer.transport.abort()
+
+        await asyncio.gather(
+            pipe(client_reader, server_writer, self._upstream_gap_s), pipe(server_reader, client_writer, 0.0)
+        )
+        self._transports.difference_update(pair)
+
+    def _pieces(self, data: bytes) -> list[bytes]:
+        delimiter = self._upstream_delimiter
+        if delimiter is None:
+            return [data]
+        parts = data.split(delimiter)
+        # Every part but the last ended with the delimiter; the last is what follows the final one.
+        return [part + delimiter for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -16,6 +17,7 @@ from ._base import IntegrationSuite, SuiteContext
 if TYPE_CHECKING:
     from ..._client import Client, WorkerlessCompletion
     from ..._completion import CompleteContext, ContinuationJob
+    from ..._entities import StartedChain
 
 __all__ = ("ClientQueriesSuite",)
 
@@ -29,6 +31,19 @@ report = EntryJobType[Item, Item]("queries.report", blockers=[Rest("queries.sour
 flow = EntryJobType[Item, NoOutput, Item]("queries.flow", continue_with="queries.flow_end")
 flow_end = JobType[Item, Item]("queries.flow_end")
 JOB_TYPES = define_job_types(source, report, flow, flow_end)
+
+
+# SQLite stamps times to the millisecond, so chains started back to back can share a
+# created_at, and ties are ordered by id, which is random. These tests check that listings
+# follow creation order, so every write that creates jobs lands a few milliseconds later.
+_APART_S = 0.005
+
+
+async def _start(
+    s: SuiteContext, client: Client[Any], job_type: Any, input: Item, **options: Any
+) -> StartedChain[Any, Any]:
+    await asyncio.sleep(_APART_S)
+    return await s.start_chain(client, job_type, input, **options)
 
 
 async def _finish(s: SuiteContext, client: Client[Any], job_type: Any, chain_id: str, output: Item) -> None:
@@ -46,6 +61,8 @@ async def _finish(s: SuiteContext, client: Client[Any], job_type: Any, chain_id:
 
 
 async def _advance(s: SuiteContext, client: Client[Any], chain_id: str) -> None:
+    await asyncio.sleep(_APART_S)
+
     async def complete(completion: WorkerlessCompletion[Any]) -> None:
         async def hand_off(ctx: CompleteContext[Any]) -> ContinuationJob[Item]:
             return await ctx.continue_with(flow_end, input=Item(name="end"))
@@ -77,7 +94,7 @@ class ClientQueriesSuite(IntegrationSuite):
         s = queuert_suite
         client = await s.create_client(JOB_TYPES)
         assert await client.get_chain(s.generate_id()) is None
-        chain = await s.start_chain(client, source, Item(name="a"))
+        chain = await _start(s, client, source, Item(name="a"))
         found = await client.get_chain(chain.id)
         assert found is not None
         assert (found.id, found.type_name, found.status, found.input) == (
@@ -98,7 +115,7 @@ class ClientQueriesSuite(IntegrationSuite):
         s = queuert_suite
         client = await s.create_client(JOB_TYPES)
         assert await client.get_job(s.generate_id()) is None
-        chain = await s.start_chain(client, flow, Item(name="f"))
+        chain = await _start(s, client, flow, Item(name="f"))
         await _advance(s, client, chain.id)
         jobs = (await client.list_chain_jobs(chain.id)).items
         second = await client.get_job(jobs[1].id)
@@ -112,9 +129,9 @@ class ClientQueriesSuite(IntegrationSuite):
         s = queuert_suite
         client = await s.create_client(JOB_TYPES)
         assert (await client.list_chains()).items == []
-        sources = [await s.start_chain(client, source, Item(name=f"s{n}")) for n in range(3)]
-        rep = await s.start_chain(client, report, Item(name="r"), blockers=sources[:2])
-        flowing = await s.start_chain(client, flow, Item(name="f"))
+        sources = [await _start(s, client, source, Item(name=f"s{n}")) for n in range(3)]
+        rep = await _start(s, client, report, Item(name="r"), blockers=sources[:2])
+        flowing = await _start(s, client, flow, Item(name="f"))
         await _advance(s, client, flowing.id)
         await _finish(s, client, source, sources[2].id, Item(name="done"))
         newest_first = [c.id for c in (await client.list_chains()).items]
@@ -149,8 +166,8 @@ class ClientQueriesSuite(IntegrationSuite):
         s = queuert_suite
         client = await s.create_client(JOB_TYPES)
         assert (await client.list_jobs()).items == []
-        one = await s.start_chain(client, flow, Item(name="one"))
-        two = await s.start_chain(client, source, Item(name="two"))
+        one = await _start(s, client, flow, Item(name="one"))
+        two = await _start(s, client, source, Item(name="two"))
         await _advance(s, client, one.id)
         all_jobs = (await client.list_jobs()).items
         assert len(all_jobs) == 3
@@ -181,8 +198,8 @@ class ClientQueriesSuite(IntegrationSuite):
         s = queuert_suite
         client = await s.create_client(JOB_TYPES)
         assert (await client.list_chain_jobs(s.generate_id())).items == []
-        chain = await s.start_chain(client, flow, Item(name="f"))
-        other = await s.start_chain(client, flow, Item(name="other"))
+        chain = await _start(s, client, flow, Item(name="f"))
+        other = await _start(s, client, flow, Item(name="other"))
         await _advance(s, client, chain.id)
         await _advance(s, client, other.id)
         jobs = (await client.list_chain_jobs(chain.id)).items
@@ -201,10 +218,10 @@ class ClientQueriesSuite(IntegrationSuite):
     async def test_get_job_blockers(self, queuert_suite: SuiteContext) -> None:
         s = queuert_suite
         client = await s.create_client(JOB_TYPES)
-        lonely = await s.start_chain(client, source, Item(name="alone"))
+        lonely = await _start(s, client, source, Item(name="alone"))
         assert await client.get_job_blockers(lonely.id) == []
-        blockers = [await s.start_chain(client, source, Item(name=f"b{n}")) for n in range(2)]
-        rep = await s.start_chain(client, report, Item(name="r"), blockers=blockers)
+        blockers = [await _start(s, client, source, Item(name=f"b{n}")) for n in range(2)]
+        rep = await _start(s, client, report, Item(name="r"), blockers=blockers)
         found = await client.get_job_blockers(rep.id)
         assert [c.id for c in found] == [b.id for b in blockers]
         assert [c.status for c in found] == ["pending", "pending"]
@@ -217,9 +234,9 @@ class ClientQueriesSuite(IntegrationSuite):
     async def test_list_blocked_jobs(self, queuert_suite: SuiteContext) -> None:
         s = queuert_suite
         client = await s.create_client(JOB_TYPES)
-        blocker = await s.start_chain(client, source, Item(name="b"))
+        blocker = await _start(s, client, source, Item(name="b"))
         assert (await client.list_blocked_jobs(blocker.id)).items == []
-        dependents = [await s.start_chain(client, report, Item(name=f"r{n}"), blockers=[blocker]) for n in range(3)]
+        dependents = [await _start(s, client, report, Item(name=f"r{n}"), blockers=[blocker]) for n in range(3)]
         newest_first = [j.id for j in (await client.list_blocked_jobs(blocker.id)).items]
         assert newest_first == [d.id for d in reversed(dependents)]
         ascending = [j.id for j in (await client.list_blocked_jobs(blocker.id, order_direction="asc")).items]
@@ -239,8 +256,8 @@ class ClientQueriesSuite(IntegrationSuite):
     async def test_the_methods_agree_and_the_default_limit_applies(self, queuert_suite: SuiteContext) -> None:
         s = queuert_suite
         client = await s.create_client(JOB_TYPES)
-        blocker = await s.start_chain(client, source, Item(name="b"))
-        rep = await s.start_chain(client, report, Item(name="r"), blockers=[blocker])
+        blocker = await _start(s, client, source, Item(name="b"))
+        rep = await _start(s, client, report, Item(name="r"), blockers=[blocker])
         await _finish(s, client, source, blocker.id, Item(name="b done"))
         await _finish(s, client, report, rep.id, Item(name="r done"))
         chain = await client.get_chain(rep.id)
