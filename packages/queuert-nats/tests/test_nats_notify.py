@@ -482,6 +482,15 @@ async def test_close_leaves_the_connection_open(nc: Client, prefix: str) -> None
     await nc.flush()
 
 
+async def test_a_connection_without_echo_is_refused(nats_url: str, prefix: str) -> None:
+    nc = await nats.connect(nats_url, no_echo=True)
+    try:
+        with pytest.raises(ValueError, match="no_echo"):
+            await create_nats_notify_adapter(nc=nc, subject_prefix=prefix)
+    finally:
+        await nc.close()
+
+
 async def test_an_adapter_on_a_closed_connection_cannot_be_created(nats_url: str, prefix: str) -> None:
     nc = await nats.connect(nats_url)
     await nc.close()

@@ -373,7 +373,8 @@ async def create_nats_notify_adapter(
 
     Raises:
         ValueError: `subject_prefix` is not valid subject tokens, is not a valid key-value
-            key fragment while `kv` is given, or `timeout_ms` is not positive.
+            key fragment while `kv` is given, `timeout_ms` is not positive, or `nc` was
+            connected with `no_echo=True`.
         nats.errors.ConnectionClosedError: `nc` is closed (`ConnectionDrainingError`: it
             is draining).
     """
@@ -384,6 +385,10 @@ async def create_nats_notify_adapter(
         )
     if not timeout_ms > 0:
         raise ValueError(f"timeout_ms must be > 0, got {timeout_ms!r}")
+    if nc.options.get("no_echo"):
+        # The listeners of a process must hear what the same process publishes (a worker and
+        # an await_chain side by side), and the adapter's own confirmations are echoes.
+        raise ValueError("the NATS connection was made with no_echo=True; the notify adapter needs echo")
     adapter = NatsNotifyAdapter(nc=nc, kv=kv, subject_prefix=prefix, timeout_ms=timeout_ms)
     await adapter._barrier.open()
     return adapter

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -12,7 +11,7 @@ from ..._client import StartChainItem
 from ..._entities import ChainFilter, JobFilter
 from ..._job_types import EntryJobType, JobType, NoOutput, Rest, define_job_types
 from ...errors import JobTypeMismatchError
-from ._base import IntegrationSuite, SuiteContext
+from ._base import IntegrationSuite, SuiteContext, next_moment
 
 if TYPE_CHECKING:
     from ..._client import Client, WorkerlessCompletion
@@ -33,16 +32,11 @@ flow_end = JobType[Item, Item]("queries.flow_end")
 JOB_TYPES = define_job_types(source, report, flow, flow_end)
 
 
-# SQLite stamps times to the millisecond, so chains started back to back can share a
-# created_at, and ties are ordered by id, which is random. These tests check that listings
-# follow creation order, so every write that creates jobs lands a few milliseconds later.
-_APART_S = 0.005
-
-
 async def _start(
     s: SuiteContext, client: Client[Any], job_type: Any, input: Item, **options: Any
 ) -> StartedChain[Any, Any]:
-    await asyncio.sleep(_APART_S)
+    # Listings must follow creation order here.
+    await next_moment()
     return await s.start_chain(client, job_type, input, **options)
 
 
@@ -61,7 +55,7 @@ async def _finish(s: SuiteContext, client: Client[Any], job_type: Any, chain_id:
 
 
 async def _advance(s: SuiteContext, client: Client[Any], chain_id: str) -> None:
-    await asyncio.sleep(_APART_S)
+    await next_moment()
 
     async def complete(completion: WorkerlessCompletion[Any]) -> None:
         async def hand_off(ctx: CompleteContext[Any]) -> ContinuationJob[Item]:

@@ -10,7 +10,7 @@ from ..._client import StartChainItem
 from ..._entities import DeduplicationOptions
 from ..._job_types import EntryJobType, JobType, NoOutput, define_job_types
 from ..._worker._processors import Processor
-from ._base import IntegrationSuite, SuiteContext, continue_to
+from ._base import IntegrationSuite, SuiteContext, continue_to, next_moment
 
 if TYPE_CHECKING:
     from ..._client import Client
@@ -80,6 +80,7 @@ class DeduplicationSuite(IntegrationSuite):
         client = await s.create_client(JOB_TYPES)
         first = await s.start_chain(client, email, Order(order="1"), deduplication=_key("k"))
         await _finish(client, s, first.id)
+        await next_moment()  # "newest" must not be a tie
         fresh = await s.start_chain(client, email, Order(order="1"), deduplication=_key("k", scope="incomplete"))
         assert not fresh.deduplicated
         any_scope = await s.start_chain(client, email, Order(order="1"), deduplication=_key("k", scope="any"))
