@@ -311,31 +311,40 @@ class TcpRelay:
 
     async def _relay(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         self.accepted += 1
+        client = client_writer.transport
+        # Tracked from the start, so that go_down() also cuts a connection still being relayed.
+        self._transports.add(client)
+        server: asyncio.WriteTransport | None = None
         try:
             server_reader, server_writer = await asyncio.open_connection(*self._target)
+            server = server_writer.transport
+            if client.is_closing():  # the relay went down meanwhile
+                return
+            self._transports.add(server)
+            await asyncio.gather(
+                self._pipe(client_reader, server_writer, self._upstream_gap_s),
+                self._pipe(server_reader, client_writer, 0.0),
+            )
         except OSError:
-            client_writer.transport.abort()
-            return
-        pair = (client_writer.transport, server_writer.transport)
-        self._transports.update(pair)
+            pass
+        finally:
+            for transport in (client, server):
+                if transport is not None:
+                    transport.abort()
+                    self._transports.discard(transport)
 
-        async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, gap_s: float) -> None:
-            try:
-                while data := await reader.read(65536):
-                    for piece in self._pieces(data) if gap_s else (data,):
-                        writer.write(piece)
-                        await writer.drain()
-                        if gap_s:
-                            await asyncio.sleep(gap_s)
-            except (ConnectionError, OSError):
-                pass
-            finally:
-                writer.transport.abort()
-
-        await asyncio.gather(
-            pipe(client_reader, server_writer, self._upstream_gap_s), pipe(server_reader, client_writer, 0.0)
-        )
-        self._transports.difference_update(pair)
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, gap_s: float) -> None:
+        try:
+            while data := await reader.read(65536):
+                for piece in self._pieces(data) if gap_s else (data,):
+                    writer.write(piece)
+                    await writer.drain()
+                    if gap_s:
+                        await asyncio.sleep(gap_s)
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.transport.abort()
 
     def _pieces(self, data: bytes) -> list[bytes]:
         delimiter = self._upstream_delimiter
