@@ -101,6 +101,10 @@ EXPECTED: dict[str, list[str]] = {
         "job durations recorded: 1",
         "INFO queuert: [job_created] Job created",
     ],
+    "dashboard.py": [
+        "api: 6 chains, 3 completed, blocked: ['2026-12']",
+        "page: served under /queuert/: True",
+    ],
     "otel_trace.py": [
         "order chain completed: {'tracking': 'TRK-1042'}",
         "└── create chain.shop.place (producer)",
@@ -115,6 +119,10 @@ EXPECTED: dict[str, list[str]] = {
 }
 
 
+# Arguments for scripts that would otherwise run until stopped.
+ARGUMENTS: dict[str, list[str]] = {"dashboard.py": ["--check", "--port", "0"]}
+
+
 def test_every_documented_example_exists() -> None:
     assert set(EXPECTED) <= {path.name for path in EXAMPLES}
 
@@ -122,7 +130,7 @@ def test_every_documented_example_exists() -> None:
 @pytest.mark.parametrize("script", EXAMPLES, ids=[path.name for path in EXAMPLES])
 def test_example_runs(script: Path) -> None:
     result = subprocess.run(
-        [sys.executable, str(script)],
+        [sys.executable, str(script), *ARGUMENTS.get(script.name, [])],
         cwd=ROOT,
         capture_output=True,
         text=True,

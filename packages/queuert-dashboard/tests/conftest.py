@@ -1,0 +1,125 @@
+"""A dashboard over a real in-process store, and an HTTP client that talks to it through ASGI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypedDict
+
+import httpx
+import pytest
+
+from queuert import (
+    Client,
+    CompleteContext,
+    ContinuationJob,
+    EntryJobType,
+    InProcessStateAdapter,
+    InProcessTx,
+    JobType,
+    NoOutput,
+    Rest,
+    ScheduleAfter,
+    StartedChain,
+    TransactionHooks,
+    WorkerlessCompletion,
+    create_client,
+    create_in_process_state_adapter,
+    define_job_types,
+    transaction_hooks,
+)
+from queuert_dashboard import create_dashboard
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable
+
+
+class Order(TypedDict):
+    order_id: int
+
+
+class Receipt(TypedDict):
+    paid: bool
+
+
+place_order = EntryJobType[Order, Receipt]("orders.place")
+charge = EntryJobType[Order, NoOutput, Receipt]("orders.charge", continue_with="orders.ship")
+ship = JobType[Order, Receipt]("orders.ship")
+report = EntryJobType[Order, Receipt]("orders.report", blockers=[Rest("orders.place")])
+JOB_TYPES = define_job_types(place_order, charge, ship, report)
+ENTRY_TYPES: dict[str, Any] = {"place": place_order, "charge": charge, "report": report}
+
+
+@dataclass
+class Shop:
+    """The store, its client and a few helpers to put chains in every state.
+
+    Chains are named by entry type: `"place"` (finishes in one job), `"charge"` (continues
+    to `orders.ship`) and `"report"` (waits on `"place"` chains).
+    """
+
+    state: InProcessStateAdapter
+    client: Client[InProcessTx]
+
+    async def tx(self, fn: Callable[[InProcessTx, TransactionHooks], Awaitable[Any]]) -> Any:
+        async with transaction_hooks() as hooks:
+            return await self.state.with_transaction(lambda tx: fn(tx, hooks))
+
+    async def start(self, entry: str, order_id: int, **options: Any) -> StartedChain[Any, Any]:
+        job_type = ENTRY_TYPES[entry]
+        started: StartedChain[Any, Any] = await self.tx(
+            lambda tx, hooks: self.client.start_chain(
+                tx_ctx=tx, transaction_hooks=hooks, job_type=job_type, input=Order(order_id=order_id), **options
+            )
+        )
+        return started
+
+    async def start_later(self, order_id: int) -> StartedChain[Any, Any]:
+        """A `"place"` chain whose job is due in an hour."""
+        return await self.start("place", order_id, schedule=ScheduleAfter(3_600_000))
+
+    async def finish(self, chain_id: str, entry: str = "place") -> None:
+        """Complete the chain's current job with `{"paid": true}`."""
+        job_type = ENTRY_TYPES[entry]
+
+        async def complete(completion: WorkerlessCompletion[InProcessTx]) -> None:
+            async def produce(_: CompleteContext[InProcessTx]) -> Receipt:
+                return Receipt(paid=True)
+
+            await completion.complete(completion.job, produce)
+
+        await self.tx(
+            lambda tx, hooks: self.client.complete_chain(
+                tx_ctx=tx, transaction_hooks=hooks, job_type=job_type, id=chain_id, complete=complete
+            )
+        )
+
+    async def continue_charge(self, chain_id: str) -> None:
+        """Complete a `"charge"` chain's first job by continuing to `orders.ship`."""
+
+        async def complete(completion: WorkerlessCompletion[InProcessTx]) -> None:
+            async def hand_off(ctx: CompleteContext[InProcessTx]) -> ContinuationJob[Order]:
+                return await ctx.continue_with(ship, input=Order(order_id=0))
+
+            await completion.complete(completion.job, hand_off)
+
+        await self.tx(
+            lambda tx, hooks: self.client.complete_chain(
+                tx_ctx=tx, transaction_hooks=hooks, job_type=charge, id=chain_id, complete=complete
+            )
+        )
+
+
+@pytest.fixture
+async def shop() -> AsyncIterator[Shop]:
+    state = await create_in_process_state_adapter()
+    client = await create_client(state_adapter=state, job_types=JOB_TYPES)
+    yield Shop(state, client)
+    await state.close()
+
+
+@pytest.fixture
+async def api(shop: Shop) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for a dashboard served at the root."""
+    transport = httpx.ASGITransport(app=create_dashboard(client=shop.client))
+    async with httpx.AsyncClient(transport=transport, base_url="http://dashboard") as http:
+        yield http
