@@ -130,6 +130,10 @@ export function card(target, ...children) {
   );
 }
 
+const FUNNEL = '<svg viewBox="0 0 16 16" width="12" height="12" aria-hidden="true"><path fill="currentColor" d="M1 2h14l-5.5 6.5V14l-3-1.5V8.5z"/></svg>';
+
 export function filterButton(title, onClick) {
-  return h("button", { type: "button", className: "filter-button", title, "aria-label": title, onclick: onClick }, "⧩");
+  const button = h("button", { type: "button", className: "filter-button", title, "aria-label": title, onclick: onClick });
+  button.innerHTML = FUNNEL;
+  return button;
 }

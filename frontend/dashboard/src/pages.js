@@ -103,7 +103,7 @@ export function jobListPage(signal) {
 function loading(container, signal, load, render) {
   container.append(h("p", { className: "muted" }, "Loading..."));
   load()
-    .then((data) => container.replaceChildren(...[render(data)].flat()))
+    .then((data) => container.replaceChildren(...[render(data)].flat().filter(Boolean)))
     .catch((error) => {
       if (error.name === "AbortError" || signal.aborted) return;
       container.replaceChildren(h("p", { className: "error" }, error.message));
@@ -265,7 +265,7 @@ export function jobDetailPage(signal, jobId) {
       container,
       signal,
       () => api(`jobs/${encodeURIComponent(jobId)}`, { signal }),
-      (data) => jobDetail(data, rerender).filter(Boolean),
+      (data) => jobDetail(data, rerender),
     ),
   );
 }
