@@ -34,7 +34,7 @@ _DETAIL_LIMIT = 1000
 """How many jobs a chain page and a "blocking" list show: the client's largest page."""
 
 ASSETS_MISSING = (
-    "Dashboard assets not built. Build them with `npm ci && npm run build` in frontend/dashboard "
+    "Dashboard assets not built. Build them with `npm install && npm run build` in frontend/dashboard "
     "(an installed queuert-dashboard wheel ships them)."
 )
 
