@@ -1,7 +1,13 @@
-"""A dashboard over a real in-process store, and an HTTP client that talks to it through ASGI."""
+"""A dashboard over a real store, and an HTTP client that talks to it through ASGI.
+
+Every test that uses `shop` runs on three stores: the in-process adapter, a SQLite file and a
+schema of its own on the PostgreSQL server (UUID ids, so `/api/jobs/garbage` meets a store
+that could choke on a malformed id).
+"""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -13,8 +19,6 @@ from queuert import (
     CompleteContext,
     ContinuationJob,
     EntryJobType,
-    InProcessStateAdapter,
-    InProcessTx,
     JobType,
     NoOutput,
     Rest,
@@ -28,9 +32,14 @@ from queuert import (
     transaction_hooks,
 )
 from queuert_dashboard import create_dashboard
+from queuert_postgres.testing import migrated_state_adapter, resolve_postgres
+from queuert_sqlite.testing import SqliteStateUnderTest
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable
+    from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+    from pathlib import Path
+
+    from queuert.adapters import StateAdapter
 
 
 class Order(TypedDict):
@@ -57,10 +66,10 @@ class Shop:
     to `orders.ship`) and `"report"` (waits on `"place"` chains).
     """
 
-    state: InProcessStateAdapter
-    client: Client[InProcessTx]
+    state: StateAdapter[Any]
+    client: Client[Any]
 
-    async def tx(self, fn: Callable[[InProcessTx, TransactionHooks], Awaitable[Any]]) -> Any:
+    async def tx(self, fn: Callable[[Any, TransactionHooks], Awaitable[Any]]) -> Any:
         async with transaction_hooks() as hooks:
             return await self.state.with_transaction(lambda tx: fn(tx, hooks))
 
@@ -81,8 +90,8 @@ class Shop:
         """Complete the chain's current job with `{"paid": true}`."""
         job_type = ENTRY_TYPES[entry]
 
-        async def complete(completion: WorkerlessCompletion[InProcessTx]) -> None:
-            async def produce(_: CompleteContext[InProcessTx]) -> Receipt:
+        async def complete(completion: WorkerlessCompletion[Any]) -> None:
+            async def produce(_: CompleteContext[Any]) -> Receipt:
                 return Receipt(paid=True)
 
             await completion.complete(completion.job, produce)
@@ -96,8 +105,8 @@ class Shop:
     async def continue_charge(self, chain_id: str) -> None:
         """Complete a `"charge"` chain's first job by continuing to `orders.ship`."""
 
-        async def complete(completion: WorkerlessCompletion[InProcessTx]) -> None:
-            async def hand_off(ctx: CompleteContext[InProcessTx]) -> ContinuationJob[Order]:
+        async def complete(completion: WorkerlessCompletion[Any]) -> None:
+            async def hand_off(ctx: CompleteContext[Any]) -> ContinuationJob[Order]:
                 return await ctx.continue_with(ship, input=Order(order_id=0))
 
             await completion.complete(completion.job, hand_off)
@@ -109,12 +118,34 @@ class Shop:
         )
 
 
+@pytest.fixture(scope="session")
+def postgres_dsn() -> Iterator[str]:
+    with resolve_postgres() as dsn:
+        yield dsn
+
+
+@pytest.fixture(params=["in-process", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest) -> tuple[str, str | None]:
+    """Which store, and the server's DSN for PostgreSQL (resolved here: its probe runs its own event loop)."""
+    kind: str = request.param
+    return kind, request.getfixturevalue("postgres_dsn") if kind == "postgres" else None
+
+
 @pytest.fixture
-async def shop() -> AsyncIterator[Shop]:
-    state = await create_in_process_state_adapter()
-    client = await create_client(state_adapter=state, job_types=JOB_TYPES)
-    yield Shop(state, client)
-    await state.close()
+async def shop(store: tuple[str, str | None], tmp_path: Path) -> AsyncIterator[Shop]:
+    kind, dsn = store
+    async with contextlib.AsyncExitStack() as stack:
+        state: StateAdapter[Any]
+        if kind == "in-process":
+            state = await create_in_process_state_adapter()
+            stack.push_async_callback(state.close)
+        elif kind == "sqlite":
+            state = await SqliteStateUnderTest.create_state_adapter(tmp_path)
+            stack.push_async_callback(state.close)
+        else:
+            assert dsn is not None
+            state = await stack.enter_async_context(migrated_state_adapter(dsn))
+        yield Shop(state, await create_client(state_adapter=state, job_types=JOB_TYPES))
 
 
 @pytest.fixture

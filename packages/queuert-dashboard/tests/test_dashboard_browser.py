@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from conftest import Shop
     from playwright.async_api import Browser, Page
 
-pytestmark = pytest.mark.browser
+# One store is enough here: the API tests cover the others. SQLite is the embedded default.
+pytestmark = [pytest.mark.browser, pytest.mark.parametrize("store", [("sqlite", None)])]
 
 PREFIX = "/internal/queuert"
 # What the machine's Chromium needs to start as root in a closed network, quickly and quietly.

@@ -14,7 +14,6 @@ the end. Tests share one migrated schema per configuration and start from an emp
 from __future__ import annotations
 
 import asyncio
-import importlib
 import urllib.parse
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -25,35 +24,18 @@ import pytest
 import pytest_asyncio
 
 from queuert.adapters import validate_uuid
-from queuert.testing.services import TcpRelay, resolve_service
+from queuert.testing.services import TcpRelay
 from queuert_postgres import AsyncpgPoolProvider, PgStateAdapter, create_pg_state_adapter
+from queuert_postgres.testing import resolve_postgres
 
-DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 POISON_SQL = "SELECT 1 FROM nonexistent_table_queuert_poison_xyz"
 SESSION_TAG = uuid.uuid4().hex[:8]
-
-
-async def _probe(dsn: str) -> None:
-    conn = await asyncpg.connect(dsn, timeout=5)
-    await conn.close()
-
-
-def _start_container() -> tuple[str, Callable[[], None]]:
-    module = importlib.import_module("testcontainers.postgres")
-    container = module.PostgresContainer("postgres:15", driver=None).start()
-    return str(container.get_connection_url()), container.stop
 
 
 @pytest.fixture(scope="session")
 def postgres_dsn() -> Iterator[str]:
     """A DSN of a reachable server, or a skip that names why there is none."""
-    with resolve_service(
-        "PostgreSQL",
-        env_var="QUEUERT_POSTGRES_DSN",
-        default_url=DEFAULT_DSN,
-        probe=_probe,
-        container_factory=_start_container,
-    ) as dsn:
+    with resolve_postgres() as dsn:
         yield dsn
 
 
