@@ -31,6 +31,7 @@ from queuert import (
     define_job_types,
     transaction_hooks,
 )
+from queuert.testing import next_moment
 from queuert_dashboard import create_dashboard
 from queuert_postgres.testing import migrated_state_adapter, resolve_postgres
 from queuert_sqlite.testing import SqliteStateUnderTest
@@ -70,6 +71,8 @@ class Shop:
     client: Client[Any]
 
     async def tx(self, fn: Callable[[Any, TransactionHooks], Awaitable[Any]]) -> Any:
+        # Listings are checked in creation order, and SQLite stamps times to the millisecond.
+        await next_moment()
         async with transaction_hooks() as hooks:
             return await self.state.with_transaction(lambda tx: fn(tx, hooks))
 

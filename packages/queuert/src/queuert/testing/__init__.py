@@ -24,6 +24,7 @@ from ._notify import wake_idle_listeners as wake_idle_listeners
 from ._process import ProcessSummary as ProcessSummary
 from ._process import process_one as process_one
 from ._process import process_until_idle as process_until_idle
+from ._wait import next_moment as next_moment
 from ._wait import wait_until as wait_until
 
 __all__ = (
@@ -36,6 +37,7 @@ __all__ = (
     "ProcessSummary",
     "ReceivedNotifications",
     "fail_operations",
+    "next_moment",
     "process_one",
     "process_until_idle",
     "seeded_batches",

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-__all__ = ("wait_until",)
+__all__ = ("next_moment", "wait_until")
 
 T = TypeVar("T")
 
@@ -56,3 +56,13 @@ async def wait_until(
         if loop.time() >= deadline:
             raise TimeoutError(message or f"condition still false after {timeout_ms} ms")
         await asyncio.sleep(interval_ms / 1000)
+
+
+async def next_moment() -> None:
+    """Wait long enough for the next write to get a later `created_at` than the last one.
+
+    SQLite stamps times to the millisecond, so jobs created back to back can share a
+    `created_at`; listings then order them by id, which is random, and "newest" is a tie.
+    Call this between writes whose order a test checks.
+    """
+    await asyncio.sleep(0.005)

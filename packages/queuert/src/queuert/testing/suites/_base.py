@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from ..._worker._context import AttemptContext, AttemptResult
     from ..._worker._middleware import AttemptMiddleware
 
-__all__ = ("IntegrationSuite", "SuiteAdapters", "SuiteContext", "continue_to", "finish_with", "next_moment")
+__all__ = ("IntegrationSuite", "SuiteAdapters", "SuiteContext", "continue_to", "finish_with")
 
 T = TypeVar("T")
 InT = TypeVar("InT")
@@ -263,16 +263,6 @@ class IntegrationSuite:
         """Skip the calling case when the subclass set `skip_concurrency_tests`."""
         if self.skip_concurrency_tests:
             pytest.skip("skip_concurrency_tests is set for this adapter")
-
-
-async def next_moment() -> None:
-    """Wait long enough for the next write to get a later `created_at` than the last one.
-
-    SQLite stamps times to the millisecond, so jobs created back to back can share a
-    `created_at`; listings then order them by id, which is random, and "newest" is a tie.
-    Tests that expect creation order call this between the writes.
-    """
-    await asyncio.sleep(0.005)
 
 
 async def finish_with(ctx: AttemptContext[TxCtxT, InT, OutT], output: OutT) -> AttemptResult[InT, OutT]:

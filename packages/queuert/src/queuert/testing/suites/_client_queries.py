@@ -11,7 +11,8 @@ from ..._client import StartChainItem
 from ..._entities import ChainFilter, JobFilter
 from ..._job_types import EntryJobType, JobType, NoOutput, Rest, define_job_types
 from ...errors import JobTypeMismatchError
-from ._base import IntegrationSuite, SuiteContext, next_moment
+from .._wait import next_moment
+from ._base import IntegrationSuite, SuiteContext
 
 if TYPE_CHECKING:
     from ..._client import Client, WorkerlessCompletion

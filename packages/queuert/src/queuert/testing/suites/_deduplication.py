@@ -10,7 +10,8 @@ from ..._client import StartChainItem
 from ..._entities import DeduplicationOptions
 from ..._job_types import EntryJobType, JobType, NoOutput, define_job_types
 from ..._worker._processors import Processor
-from ._base import IntegrationSuite, SuiteContext, continue_to, next_moment
+from .._wait import next_moment
+from ._base import IntegrationSuite, SuiteContext, continue_to
 
 if TYPE_CHECKING:
     from ..._client import Client
